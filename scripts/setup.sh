@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian/Ubuntu-like machine: system packages the tests
+# use (third-party CIM client, Go toolchain for the vcsim harness) and a virtualenv
+# with the project installed in editable mode.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+want_apt=()
+command -v wbemcli >/dev/null 2>&1 || want_apt+=(sblim-wbemcli)
+command -v go >/dev/null 2>&1 || want_apt+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/vmware/govmomi ] || want_apt+=(golang-github-vmware-govmomi-dev)
+if [ "${#want_apt[@]}" -gt 0 ] && [ "${VSSORCH_NO_APT:-}" != 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${want_apt[@]}" >/dev/null
+  else
+    echo "setup: not root or no apt-get; skipping system packages: ${want_apt[*]}" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

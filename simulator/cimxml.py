@@ -1,0 +1,173 @@
+"""CIM-XML on the wire: decode a request into plain Python, encode a response.
+
+pywbem's own tuple parser reads requests (its server-side parse functions) and its
+CIM-XML element classes write responses; nothing here builds XML by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
+from pywbem import _cim_xml as X
+from pywbem._cim_obj import cimvalue
+from pywbem._cim_types import atomic_to_cim_xml
+from pywbem._tupleparse import TupleParser
+from pywbem._tupletree import xml_to_tupletree_sax
+
+from pywbem import CIMError
+
+CIM_ERR_FAILED = 1
+CIM_ERR_INVALID_NAMESPACE = 3
+CIM_ERR_INVALID_PARAMETER = 4
+CIM_ERR_INVALID_CLASS = 5
+CIM_ERR_NOT_FOUND = 6
+CIM_ERR_NOT_SUPPORTED = 7
+CIM_ERR_METHOD_NOT_AVAILABLE = 16
+CIM_ERR_METHOD_NOT_FOUND = 17
+
+
+class CIMFailure(Exception):
+    """A request the array answers with a CIM ERROR element."""
+
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+@dataclass
+class Request:
+    message_id: str
+    kind: str                      # "intrinsic" or "extrinsic"
+    method: str
+    namespace: str
+    params: dict = field(default_factory=dict)        # intrinsic: name -> value
+    target: CIMInstanceName | CIMClassName | None = None
+    raw_params: list = field(default_factory=list)    # extrinsic: (name, paramtype, raw)
+
+
+def decode(body: bytes) -> Request:
+    try:
+        tree = xml_to_tupletree_sax(body, "CIM-XML request")
+        cim = TupleParser().parse_cim(tree)
+        _, attrs, (kind, _, call) = cim[2]
+        if kind != "SIMPLEREQ":
+            raise CIMFailure(CIM_ERR_NOT_SUPPORTED, f"{kind} requests are not supported")
+        message_id = attrs["ID"]
+        if call[0] == "IMETHODCALL":
+            _, call_attrs, namespace, params = call
+            return Request(message_id, "intrinsic", call_attrs["NAME"], namespace, dict(params))
+        _, call_attrs, path, params = call
+        return Request(message_id, "extrinsic", call_attrs["NAME"], path.namespace,
+                       target=path, raw_params=params)
+    except CIMFailure:
+        raise
+    except (CIMError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CIMFailure(CIM_ERR_INVALID_PARAMETER, f"malformed CIM-XML request: {exc}") from None
+    except Exception as exc:  # the pywbem parser raises its own XML parse errors
+        raise CIMFailure(CIM_ERR_INVALID_PARAMETER, f"malformed CIM-XML request: {exc}") from None
+
+
+def typed_param(raw, cimtype: str, is_array: bool):
+    """A raw parsed PARAMVALUE -> a value of the declared type, or ValueError."""
+    if raw is None:
+        return None
+    if cimtype == "reference":
+        if is_array:
+            if not isinstance(raw, list) or not all(isinstance(r, CIMInstanceName) for r in raw):
+                raise ValueError("expected an array of references")
+        elif not isinstance(raw, CIMInstanceName):
+            raise ValueError("expected a reference")
+        return raw
+    if is_array != isinstance(raw, list):
+        raise ValueError("expected an array" if is_array else "expected a single value")
+    if isinstance(raw, list):
+        return [typed_param(r, cimtype, False) for r in raw]
+    if not isinstance(raw, str):
+        raise ValueError("expected a simple value")
+    value = cimvalue(raw, cimtype)
+    return value
+
+
+def _envelope(message_id: str, response) -> bytes:
+    doc = X.CIM(X.MESSAGE(X.SIMPLERSP(response), message_id, "1.0"), "2.0", "2.0")
+    return doc.toxml().encode("utf-8")
+
+
+def error_response(req: Request | None, failure: CIMFailure) -> bytes:
+    err = X.ERROR(str(failure.status), failure.description)
+    if req is None:
+        return _envelope("0", X.IMETHODRESPONSE("Unknown", err))
+    if req.kind == "intrinsic":
+        return _envelope(req.message_id, X.IMETHODRESPONSE(req.method, err))
+    return _envelope(req.message_id, X.METHODRESPONSE(req.method, err))
+
+
+def _value_xml(value):
+    if isinstance(value, list):
+        if value and isinstance(value[0], CIMInstanceName):
+            return X.VALUE_REFARRAY([X.VALUE_REFERENCE(v.tocimxml()) for v in value])
+        return X.VALUE_ARRAY([X.VALUE(atomic_to_cim_xml(v)) for v in value])
+    if isinstance(value, CIMInstanceName):
+        return X.VALUE_REFERENCE(value.tocimxml())
+    return X.VALUE(atomic_to_cim_xml(value))
+
+
+def method_response(req: Request, rc: int, out: list[tuple[str, str, object]]) -> bytes:
+    """out: (name, CIM type, value); arrays of references get type 'reference'."""
+    children = [X.RETURNVALUE(X.VALUE(str(rc)), param_type="uint32")]
+    for name, cimtype, value in out:
+        if value is None:
+            continue
+        children.append(X.PARAMVALUE(name, _value_xml(value), cimtype))
+    return _envelope(req.message_id, X.METHODRESPONSE(req.method, children))
+
+
+def intrinsic_response(req: Request, result, host: str) -> bytes:
+    """result: None, or a list of instances / names / classes / qualifier declarations."""
+    if result is None:
+        return _envelope(req.message_id, X.IMETHODRESPONSE(req.method))
+    items = []
+    for obj in result:
+        if isinstance(obj, CIMInstance):
+            if req.method in ("Associators", "References"):
+                path = obj.path.copy()
+                path.host = host
+                items.append(X.VALUE_OBJECTWITHPATH(path.tocimxml(), obj.tocimxml(ignore_path=True)))
+            elif req.method == "GetInstance":
+                items.append(obj.tocimxml(ignore_path=True))
+            else:  # EnumerateInstances: VALUE.NAMEDINSTANCE (path without namespace)
+                obj = obj.copy()
+                obj.path.namespace = None
+                obj.path.host = None
+                items.append(obj.tocimxml())
+        elif isinstance(obj, CIMInstanceName):
+            if req.method in ("AssociatorNames", "ReferenceNames"):
+                path = obj.copy()
+                path.host = host
+                items.append(X.OBJECTPATH(path.tocimxml()))
+            else:
+                path = obj.copy()
+                path.namespace = None
+                path.host = None
+                items.append(path.tocimxml())
+        elif isinstance(obj, CIMClassName):
+            if req.method in ("AssociatorNames", "ReferenceNames"):
+                path = obj.copy()
+                path.host = host
+                items.append(X.OBJECTPATH(path.tocimxml()))
+            else:
+                items.append(X.CLASSNAME(obj.classname))
+        elif isinstance(obj, CIMClass):
+            if req.method in ("Associators", "References"):
+                path = CIMClassName(obj.classname, namespace=req.namespace, host=host)
+                items.append(X.VALUE_OBJECTWITHPATH(path.tocimxml(), obj.tocimxml()))
+            else:
+                items.append(obj.tocimxml())
+        elif isinstance(obj, CIMQualifierDeclaration):
+            items.append(obj.tocimxml())
+        elif isinstance(obj, str):
+            items.append(X.CLASSNAME(obj))
+        else:
+            raise TypeError(f"cannot encode {type(obj).__name__}")
+    return _envelope(req.message_id, X.IMETHODRESPONSE(req.method, X.IRETURNVALUE(items)))

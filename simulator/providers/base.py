@@ -1,0 +1,92 @@
+"""What a provider is: the instances of one class, and (for associations) the
+references that point at a given object. Instances are built from rows on each
+request, so they always show the array's current state.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import pywbem
+from pywbem import CIMInstance, CIMInstanceName, CIMProperty
+
+from ..array import Array
+
+_INT_TYPES = {"uint8": pywbem.Uint8, "uint16": pywbem.Uint16, "uint32": pywbem.Uint32,
+              "uint64": pywbem.Uint64, "sint8": pywbem.Sint8, "sint16": pywbem.Sint16,
+              "sint32": pywbem.Sint32, "sint64": pywbem.Sint64}
+
+
+def typed(cimtype: str, value):
+    """Python value -> value of the declared CIM type (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [typed(cimtype, v) for v in value]
+    if cimtype in _INT_TYPES:
+        return _INT_TYPES[cimtype](value)
+    if cimtype == "boolean":
+        return bool(value)
+    if cimtype == "string":
+        return str(value)
+    if cimtype == "datetime":
+        return pywbem.CIMDateTime(value)
+    return value
+
+
+def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstance:
+    """An instance of path's class; every declared property present, typed as declared."""
+    cls = array.schema.get(path.classname)
+    inst = CIMInstance(cls.classname, path=path)
+    given = {k.lower(): v for k, v in props.items()}
+    for key, value in path.keybindings.items():
+        given.setdefault(key.lower(), value)
+    for name, decl in cls.properties.items():
+        value = typed(decl.type, given.get(name.lower()))
+        inst.properties[name] = CIMProperty(
+            name, value, type=decl.type, is_array=decl.is_array,
+            reference_class=decl.reference_class)
+    return inst
+
+
+class Provider:
+    classname: str = ""
+
+    def enumerate(self, array: Array) -> Iterable[CIMInstance]:
+        raise NotImplementedError
+
+    def get(self, array: Array, path: CIMInstanceName) -> CIMInstance | None:
+        """Default: look the path up among all instances (fine for small classes)."""
+        for inst in self.enumerate(array):
+            if inst.path.keybindings == path.keybindings:
+                return inst
+        return None
+
+
+class AssociationProvider(Provider):
+    # role name -> class every object in that role derives from
+    roles: dict[str, str] = {}
+
+    def references(self, array: Array, path: CIMInstanceName, role: str | None) -> Iterable[CIMInstance]:
+        """Association instances in which `path` stands in `role` (any role when None)."""
+        raise NotImplementedError
+
+    def get(self, array: Array, path: CIMInstanceName) -> CIMInstance | None:
+        role, ref = next(iter(path.keybindings.items()))
+        for inst in self.references(array, ref, role):
+            if inst.path.keybindings == path.keybindings:
+                return inst
+        return None
+
+    def roles_for(self, array: Array, path: CIMInstanceName, role: str | None) -> list[str]:
+        """The roles in which an object of path's class can stand."""
+        out = []
+        for r, cls in self.roles.items():
+            if role is not None and r.lower() != role.lower():
+                continue
+            if array.schema.is_subclass(path.classname, cls):
+                out.append(r)
+        return out
+
+
+# (classname, method name) -> handler(array, target path, params NocaseDict) -> (rc, out params dict)
+MethodHandler = Callable[[Array, CIMInstanceName, pywbem.NocaseDict], tuple[int, dict]]

@@ -1,0 +1,150 @@
+"""Hosts: each SVC host object is one StorageHardwareID (its ports) and one
+ProtocolController (its view of mapped volumes). Methods create and delete them."""
+from __future__ import annotations
+
+from pywbem import CIMInstanceName
+
+from .. import naming as N
+from .. import returncodes as rc
+from ..array import Array
+from ..returncodes import ArrayError
+from .base import AssociationProvider, Provider, make_instance
+from .params import opt_bool, req_ref
+
+ID_PORT_WWN, ID_ISCSI_NAME = 2, 5
+
+
+def _host_rows(a: Array):
+    return a.db.execute("SELECT * FROM hosts ORDER BY id").fetchall()
+
+
+class HardwareIDProvider(Provider):
+    classname = N.HARDWARE_ID
+
+    def inst(self, a: Array, row):
+        ports = a.host_ports(row["id"])
+        fc = row["port_type"] == "fc"
+        return make_instance(a, a.naming.hardware_id(row["id"]), {
+            "ElementName": row["name"], "StorageID": f"{a.identity.cluster_id}:{row['id']}",
+            "IDType": ID_PORT_WWN if fc else ID_ISCSI_NAME, "HostID": str(row["id"]),
+            "PortWWN": ports if fc else [], "iSCSIName": [] if fc else ports, "ClientType": 0})
+
+    def enumerate(self, a: Array):
+        for row in _host_rows(a):
+            yield self.inst(a, row)
+
+    def get(self, a: Array, path):
+        row = a.row("hosts", "id", a.naming.host_id_of_hardware_id(path))
+        return self.inst(a, row) if row else None
+
+
+class ControllerProvider(Provider):
+    classname = N.CONTROLLER
+
+    def inst(self, a: Array, row):
+        return make_instance(a, a.naming.controller(row["id"]), {
+            "ElementName": row["name"], "Name": row["name"],
+            "PortCount": len(a.host_ports(row["id"])), "MaxUnitsControlled": 2048,
+            "OperationalStatus": [2]})
+
+    def enumerate(self, a: Array):
+        for row in _host_rows(a):
+            yield self.inst(a, row)
+
+    def get(self, a: Array, path):
+        row = a.row("hosts", "id", a.naming.host_id_of_controller(path))
+        return self.inst(a, row) if row else None
+
+
+class _PerHost(AssociationProvider):
+    """An association with exactly one instance per host."""
+    left_role = right_role = ""
+
+    def ends(self, a: Array, host_id: int) -> tuple[CIMInstanceName, CIMInstanceName]:
+        raise NotImplementedError
+
+    def host_of(self, a: Array, role: str, path: CIMInstanceName) -> list[int]:
+        raise NotImplementedError
+
+    def _inst(self, a: Array, host_id: int):
+        left, right = self.ends(a, host_id)
+        path = CIMInstanceName(self.classname, namespace=a.namespace,
+                               keybindings={self.left_role: left, self.right_role: right})
+        return make_instance(a, path, {})
+
+    def enumerate(self, a: Array):
+        for row in _host_rows(a):
+            yield self._inst(a, row["id"])
+
+    def references(self, a: Array, path, role):
+        for r in self.roles_for(a, path, role):
+            for host_id in self.host_of(a, r, path):
+                if a.row("hosts", "id", host_id):
+                    yield self._inst(a, host_id)
+
+
+class HardwareIDControllerProvider(_PerHost):
+    classname = "IBMTSSVC_StorageHardwareIDController"
+    roles = {"Antecedent": N.HARDWARE_ID, "Dependent": N.CONTROLLER}
+    left_role, right_role = "Antecedent", "Dependent"
+
+    def ends(self, a, host_id):
+        return a.naming.hardware_id(host_id), a.naming.controller(host_id)
+
+    def host_of(self, a, role, path):
+        if role == "Antecedent":
+            return [a.naming.host_id_of_hardware_id(path)]
+        return [a.naming.host_id_of_controller(path)]
+
+
+class ClusterControllerProvider(_PerHost):
+    classname = "IBMTSSVC_ClusterProtocolController"
+    roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.CONTROLLER}
+    left_role, right_role = "GroupComponent", "PartComponent"
+
+    def ends(self, a, host_id):
+        return a.naming.cluster(), a.naming.controller(host_id)
+
+    def host_of(self, a, role, path):
+        if role == "GroupComponent":
+            if path.keybindings != a.naming.cluster().keybindings:
+                return []
+            return [r["id"] for r in _host_rows(a)]
+        return [a.naming.host_id_of_controller(path)]
+
+
+# ------------------------------------------------------------------ methods
+def create_storage_hardware_id(a: Array, target, params):
+    storage_id = params.get("StorageID")
+    if not storage_id:
+        raise ArrayError(rc.INVALID_PARAMETER, "StorageID (WWPN or IQN) is required")
+    id_type = params.get("IDType")
+    # Several ports of one host may be given at once, separated by ':' between whole
+    # WWPNs (16 hex digits each) -- IQNs contain ':' themselves, so they come alone.
+    if id_type is not None and int(id_type) not in (ID_PORT_WWN, ID_ISCSI_NAME):
+        raise ArrayError(rc.INVALID_IDTYPE, f"IDType {id_type} is not 2 (PortWWN) or 5 (iSCSI name)")
+    if id_type is not None and int(id_type) == ID_PORT_WWN:
+        parts = storage_id.split(":")
+        ports = parts if all(len(p) == 16 for p in parts) else [storage_id]
+    else:
+        ports = [storage_id]
+    validate = True if params.get("Validate") is None else bool(params["Validate"])
+    host_id = a.create_host(params.get("ElementName"), ports, validate=validate)
+    kind = a.host(host_id)["port_type"]
+    if id_type is not None and (int(id_type) == ID_PORT_WWN) != (kind == "fc"):
+        raise ArrayError(rc.INVALID_IDTYPE, f"IDType {id_type} does not match port {storage_id!r}")
+    return rc.OK, {"HardwareID": a.naming.hardware_id(host_id)}
+
+
+def delete_storage_hardware_id(a: Array, target, params):
+    host_id = a.naming.host_id_of_hardware_id(req_ref(params, "HardwareID"))
+    a.delete_host(host_id, force=opt_bool(params, "Force"))
+    return rc.OK, {}
+
+
+PROVIDERS = [HardwareIDProvider(), ControllerProvider(), HardwareIDControllerProvider(),
+             ClusterControllerProvider()]
+METHODS = {
+    (N.HWS, "CreateStorageHardwareID"): create_storage_hardware_id,
+    (N.HWS, "DeleteStorageHardwareID"): delete_storage_hardware_id,
+}

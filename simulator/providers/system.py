@@ -1,0 +1,102 @@
+"""The cluster, its I/O groups and its three services, with the associations that
+lead a client from the cluster to them (how SMI-S clients find the services)."""
+from __future__ import annotations
+
+from pywbem import CIMInstanceName
+
+from .. import naming as N
+from ..array import Array
+from .base import AssociationProvider, Provider, make_instance
+
+OK = [2]
+
+
+class ClusterProvider(Provider):
+    classname = N.CLUSTER
+
+    def enumerate(self, a: Array):
+        ident = a.identity
+        yield make_instance(a, a.naming.cluster(), {
+            "ElementName": ident.cluster_name, "Caption": ident.cluster_name,
+            "CodeLevel": ident.code_level, "VendorName": ident.vendor,
+            "ProductName": ident.product, "OperationalStatus": OK, "EnabledState": 2,
+            "Dedicated": ["3"]})
+
+
+class IOGroupProvider(Provider):
+    classname = N.IOGROUP
+
+    def _inst(self, a: Array, row):
+        count = a.db.execute("SELECT COUNT(*) FROM volumes WHERE iogrp_id=?", (row["id"],)).fetchone()[0]
+        return make_instance(a, a.naming.iogroup(row["id"]), {
+            "ElementName": row["name"], "OperationalStatus": OK, "VolumeCount": count})
+
+    def enumerate(self, a: Array):
+        for row in a.db.execute("SELECT * FROM iogroups ORDER BY id").fetchall():
+            yield self._inst(a, row)
+
+
+class ServiceProvider(Provider):
+    def __init__(self, classname: str):
+        self.classname = classname
+
+    def enumerate(self, a: Array):
+        yield make_instance(a, a.naming.service(self.classname), {
+            "ElementName": N.SERVICES[self.classname], "OperationalStatus": OK, "EnabledState": 2})
+
+
+class _ClusterToFixed(AssociationProvider):
+    """Cluster -> a small fixed set of objects (services, I/O groups)."""
+    cluster_role = ""
+    part_role = ""
+
+    def parts(self, a: Array) -> list[CIMInstanceName]:
+        raise NotImplementedError
+
+    def _inst(self, a: Array, part: CIMInstanceName):
+        path = CIMInstanceName(self.classname, namespace=a.namespace,
+                               keybindings={self.cluster_role: a.naming.cluster(), self.part_role: part})
+        return make_instance(a, path, {})
+
+    def enumerate(self, a: Array):
+        for part in self.parts(a):
+            yield self._inst(a, part)
+
+    def references(self, a: Array, path, role):
+        roles = self.roles_for(a, path, role)
+        for part in self.parts(a):
+            if (self.cluster_role in roles and path.classname == N.CLUSTER) or \
+                    (self.part_role in roles and part.keybindings == path.keybindings
+                     and part.classname.lower() == path.classname.lower()):
+                yield self._inst(a, part)
+
+
+class HostedServiceProvider(_ClusterToFixed):
+    cluster_role, part_role = "Antecedent", "Dependent"
+
+    def __init__(self, classname: str, service_class: str):
+        self.classname = classname
+        self.service_class = service_class
+        self.roles = {"Antecedent": N.CLUSTER, "Dependent": service_class}
+
+    def parts(self, a: Array):
+        return [a.naming.service(self.service_class)]
+
+
+class ClusterIOGroupProvider(_ClusterToFixed):
+    classname = "IBMTSSVC_ClusterIOGroup"
+    cluster_role, part_role = "GroupComponent", "PartComponent"
+    roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.IOGROUP}
+
+    def parts(self, a: Array):
+        return [a.naming.iogroup(r[0]) for r in a.db.execute("SELECT id FROM iogroups ORDER BY id")]
+
+
+PROVIDERS = [
+    ClusterProvider(), IOGroupProvider(),
+    ServiceProvider(N.SCS), ServiceProvider(N.CCS), ServiceProvider(N.HWS),
+    HostedServiceProvider("IBMTSSVC_HostedStorageConfigurationService", N.SCS),
+    HostedServiceProvider("IBMTSSVC_HostedControllerConfigurationService", N.CCS),
+    HostedServiceProvider("IBMTSSVC_HostedStorageHardwareIDManagementService", N.HWS),
+    ClusterIOGroupProvider(),
+]

@@ -1,0 +1,339 @@
+"""The embedded array's network face: CIM-XML over HTTP(S) with Basic auth, plus two
+small JSON/bytes endpoints that a real array does not have but tests need:
+/data (a host's block I/O to the LUNs mapped to it) and /admin (fault injection,
+clock, request counts, volume state, test reads and writes)."""
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import ssl
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import structlog
+
+from . import cimxml
+from .array import Array, normalise_port
+from .cimxml import CIMFailure
+from .faults import FaultInjector
+from .operations import Operations
+from .returncodes import ArrayError
+
+log = structlog.get_logger("simulator")
+
+MAX_CIM_BODY = 16 << 20
+MAX_DATA_BODY = 64 << 20
+
+
+class ArrayService:
+    """Request handling independent of HTTP: one transaction per request."""
+
+    def __init__(self, array: Array):
+        self.array = array
+        self.ops = Operations(array)
+        self.faults = FaultInjector()
+        self.counts: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def count(self, name: str) -> None:
+        with self._count_lock:
+            self.counts[name] += 1
+
+    def handle_cim(self, body: bytes) -> tuple[bytes, str | None, float]:
+        """-> (response body, fault action to apply after running, delay seconds)."""
+        req = None
+        try:
+            req = cimxml.decode(body)
+            self.count(req.method)
+            delay, faults = self.faults.hits(req.method)
+            fail = next((f for f in faults if f.action == "fail"), None)
+            drop = next((f for f in faults if f.action == "drop"), None)
+            if fail is not None and req.kind == "extrinsic":
+                return cimxml.method_response(req, fail.rc, []), None, delay
+            if fail is not None:
+                raise CIMFailure(cimxml.CIM_ERR_FAILED, "injected failure")
+            return self._run(req), ("drop" if drop else None), delay
+        except CIMFailure as failure:
+            return cimxml.error_response(req, failure), None, 0.0
+
+    def _run(self, req) -> bytes:
+        a = self.array
+        if req.kind == "intrinsic":
+            with a.store.transaction():
+                self._tick()
+                result = self.ops.intrinsic(req)
+            return cimxml.intrinsic_response(req, result, host="localhost")
+        try:
+            with a.store.transaction():
+                self._tick()
+                rc, out = self.ops.invoke(req)
+        except ArrayError as refusal:
+            log.info("method refused", method=req.method, rc=refusal.rc, reason=refusal.message)
+            out = self.ops.typed_out(self.ops.method_decl(req), refusal.out)
+            return cimxml.method_response(req, refusal.rc, out)
+        return cimxml.method_response(req, rc, out)
+
+    def _tick(self) -> None:
+        self.array.engine.advance()
+        self.array.persist_clock()
+
+    # ------------------------------------------------------------ data path
+    def visible_luns(self, initiator: str) -> list[dict]:
+        with self.array.store.transaction():
+            host = self.array.host_of_port(initiator)
+            if host is None:
+                return []
+            rows = self.array.db.execute(
+                "SELECT v.uid, v.size, m.scsi_id FROM host_mappings m JOIN volumes v ON v.id=m.volume_id "
+                "WHERE m.host_id=? ORDER BY m.scsi_id", (host["id"],)).fetchall()
+            return [{"uid": r["uid"], "size": r["size"], "scsi_id": r["scsi_id"]} for r in rows]
+
+    def io(self, uid: str, offset: int, length: int | None, data: bytes | None,
+           initiator: str | None) -> bytes:
+        a = self.array
+        with a.store.transaction():
+            self._tick()
+            row = a.volume_by_uid(uid)
+            if row is None:
+                raise LookupError(f"no volume {uid}")
+            if initiator is not None:
+                host = a.host_of_port(initiator)
+                if host is None or a.mapping_row(host["id"], row["id"]) is None:
+                    raise PermissionError(f"volume {uid} is not mapped to initiator {initiator}")
+            if data is None:
+                return a.engine.read(row["id"], offset, length if length is not None else row["size"] - offset)
+            a.engine.write(row["id"], offset, data)
+            return b""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "vssorch-array/1"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet: structlog carries what matters
+        pass
+
+    @property
+    def svc(self) -> ArrayService:
+        return self.server.service
+
+    # ------------------------------------------------------------ plumbing
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        want_user, want_password = self.server.credentials
+        return hmac.compare_digest(user, want_user) & hmac.compare_digest(password, want_password)
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json")
+
+    def _body(self, limit: int) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > limit:
+            self._send(413, b"request too large", "text/plain", {"Connection": "close"})
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def _gate(self) -> bool:
+        if self._authorised():
+            return True
+        self._send(401, b"authentication required", "text/plain",
+                   {"WWW-Authenticate": 'Basic realm="vssorch-array"'})
+        return False
+
+    # ------------------------------------------------------------ verbs
+    def do_POST(self):
+        if not self._gate():
+            return
+        path = urlparse(self.path).path
+        if path.startswith("/admin/"):
+            return self._admin("POST", path)
+        body = self._body(MAX_CIM_BODY)
+        if body is None:
+            return
+        response, after, delay = self.svc.handle_cim(body)
+        if delay:
+            threading.Event().wait(delay)
+        headers = {"CIMOperation": "MethodResponse"}
+        if after == "drop":
+            # The operation has run; the client sees a cut reply and must read the
+            # array to learn the outcome.
+            self.send_response(200)
+            self.send_header("Content-Type", 'application/xml; charset="utf-8"')
+            self.send_header("Content-Length", str(len(response)))
+            self.end_headers()
+            self.wfile.write(response[: len(response) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self._send(200, response, 'application/xml; charset="utf-8"', headers)
+
+    do_M_POST = do_POST
+
+    def do_GET(self):
+        if not self._gate():
+            return
+        path = urlparse(self.path).path
+        if path.startswith("/admin/"):
+            return self._admin("GET", path)
+        if path.startswith("/data"):
+            return self._data("GET", path)
+        self._send(404, b"not found", "text/plain")
+
+    def do_PUT(self):
+        if not self._gate():
+            return
+        path = urlparse(self.path).path
+        if path.startswith("/admin/"):
+            return self._admin("PUT", path)
+        if path.startswith("/data/"):
+            return self._data("PUT", path)
+        self._send(404, b"not found", "text/plain")
+
+    def do_DELETE(self):
+        if not self._gate():
+            return
+        self._admin("DELETE", urlparse(self.path).path)
+
+    # ------------------------------------------------------------ /data
+    def _data(self, verb: str, path: str, initiator: str | None = "header") -> None:
+        query = parse_qs(urlparse(self.path).query)
+        if initiator == "header":
+            initiator = self.headers.get("X-Initiator")
+            if not initiator:
+                return self._send(400, b"X-Initiator header (the host's WWPN or IQN) is required", "text/plain")
+            try:
+                initiator = normalise_port(initiator)[0]
+            except ArrayError as exc:
+                return self._send(400, exc.message.encode(), "text/plain")
+        if path.rstrip("/") in ("/data", "/admin/data"):
+            return self._json(200, self.svc.visible_luns(initiator) if initiator else [])
+        uid = path.rsplit("/", 1)[-1]
+        try:
+            offset = int(query.get("offset", ["0"])[0])
+            length = int(query["length"][0]) if "length" in query else None
+            data = None
+            if verb == "PUT":
+                data = self._body(MAX_DATA_BODY)
+                if data is None:
+                    return
+            out = self.svc.io(uid, offset, length, data, initiator)
+        except (ValueError, KeyError) as exc:
+            return self._send(400, str(exc).encode(), "text/plain")
+        except PermissionError as exc:
+            return self._send(403, str(exc).encode(), "text/plain")
+        except LookupError as exc:
+            return self._send(404, str(exc).encode(), "text/plain")
+        except ArrayError as exc:
+            return self._send(409, exc.message.encode(), "text/plain")
+        if verb == "PUT":
+            return self._send(204, b"", "text/plain")
+        self._send(200, out, "application/octet-stream")
+
+    # ------------------------------------------------------------ /admin
+    def _admin(self, verb: str, path: str) -> None:
+        svc = self.svc
+        try:
+            if path.startswith("/admin/data"):
+                return self._data(verb, path, initiator=None)
+            body = {}
+            if verb in ("POST", "PUT"):
+                raw = self._body(1 << 20)
+                if raw is None:
+                    return
+                body = json.loads(raw or b"{}")
+            if path == "/admin/stats" and verb == "GET":
+                return self._json(200, {"requests": dict(svc.counts), "total": sum(svc.counts.values())})
+            if path == "/admin/stats" and verb == "DELETE":
+                svc.counts.clear()
+                return self._json(200, {})
+            if path == "/admin/faults":
+                if verb == "GET":
+                    return self._json(200, svc.faults.describe())
+                if verb == "DELETE":
+                    svc.faults.clear()
+                    return self._json(200, {})
+                svc.faults.set(body.get("faults", []), body.get("latency", 0.0))
+                return self._json(200, svc.faults.describe())
+            if path == "/admin/clock":
+                clock = svc.array.clock
+                if verb != "GET":
+                    if "scale" in body:
+                        clock.set_scale(float(body["scale"]))
+                    if "advance" in body:
+                        clock.advance(float(body["advance"]))
+                return self._json(200, {"now": clock(), "scale": clock.scale})
+            if path.startswith("/admin/volumes/") and path.endswith("/online") and verb in ("POST", "PUT"):
+                uid = path.split("/")[3]
+                with svc.array.store.transaction():
+                    row = svc.array.volume_by_uid(uid)
+                    if row is None:
+                        return self._json(404, {"error": f"no volume {uid}"})
+                    svc.array.set_online(row["id"], bool(body.get("online", True)))
+                return self._json(200, {"uid": uid, "online": bool(body.get("online", True))})
+            if path == "/admin/identity":
+                ident = svc.array.identity
+                return self._json(200, {"cluster_id": ident.cluster_id, "cluster_name": ident.cluster_name,
+                                        "namespace": svc.array.namespace})
+        except (ValueError, TypeError, KeyError) as exc:
+            return self._json(400, {"error": str(exc)})
+        self._json(404, {"error": f"no admin resource {verb} {path}"})
+
+
+class ArrayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, array: Array, host: str, port: int, credentials: tuple[str, str],
+                 tls: tuple[str, str] | None):
+        super().__init__((host, port), _Handler)
+        self.service = ArrayService(array)
+        self.credentials = credentials
+        self.scheme = "http"
+        self._tls = None
+        if tls is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(tls[0], tls[1])
+            self.scheme = "https"
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, so a slow or
+        # broken client cannot stall the accept loop.
+        if self._tls is not None:
+            try:
+                request = self._tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                request.close()
+            return
+        super().finish_request(request, client_address)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{self.scheme}://{host}:{port}"

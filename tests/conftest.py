@@ -1,0 +1,32 @@
+import pytest
+
+from tests.support.arrayproc import ArrayProcess
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", help="also run the long reliability/property runs")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="long run: use --long")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def array_factory(tmp_path_factory):
+    """Start embedded-array processes; all are stopped at the end of the test."""
+    started = []
+
+    def make(http: bool = False, seed=None, time_scale: float = 1.0, state=None, extra=()):
+        proc = ArrayProcess(state or tmp_path_factory.mktemp("array"), http=http, seed=seed,
+                            time_scale=time_scale, extra=list(extra)).start()
+        started.append(proc)
+        return proc
+
+    yield make
+    for proc in started:
+        proc.stop()
