@@ -85,13 +85,18 @@ def typed_param(raw, cimtype: str, is_array: bool):
         return [typed_param(r, cimtype, False) for r in raw]
     if not isinstance(raw, str):
         raise ValueError("expected a simple value")
-    value = cimvalue(raw, cimtype)
-    return value
+    if cimtype == "boolean":  # pywbem's cimvalue() would take any non-empty text as true
+        text = raw.strip().lower()
+        if text not in ("true", "false"):
+            raise ValueError(f"{raw!r} is not a boolean")
+        return text == "true"
+    return cimvalue(raw, cimtype)
 
 
 def _envelope(message_id: str, response) -> bytes:
     doc = X.CIM(X.MESSAGE(X.SIMPLERSP(response), message_id, "1.0"), "2.0", "2.0")
-    return doc.toxml().encode("utf-8")
+    # Some clients (sblim wbemcli) insist on the XML declaration.
+    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + doc.toxml().encode("utf-8")
 
 
 def error_response(req: Request | None, failure: CIMFailure) -> bytes:

@@ -34,7 +34,10 @@ def typed(cimtype: str, value):
 
 
 def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstance:
-    """An instance of path's class; every declared property present, typed as declared."""
+    """An instance of path's class with its non-null properties, typed as declared.
+
+    Null properties are left out (a client reads an absent property as null): some
+    clients, sblim's wbemcli among them, cannot parse an empty <PROPERTY/> element."""
     cls = array.schema.get(path.classname)
     inst = CIMInstance(cls.classname, path=path)
     given = {k.lower(): v for k, v in props.items()}
@@ -42,6 +45,8 @@ def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstan
         given.setdefault(key.lower(), value)
     for name, decl in cls.properties.items():
         value = typed(decl.type, given.get(name.lower()))
+        if value is None:
+            continue
         inst.properties[name] = CIMProperty(
             name, value, type=decl.type, is_array=decl.is_array,
             reference_class=decl.reference_class)

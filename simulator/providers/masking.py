@@ -78,9 +78,6 @@ def _single_controller_host(a: Array, params, verb: str) -> int:
 
 def expose_paths(a: Array, target, params):
     lunames = opt_list(params, "LUNames")
-    hosts = _hosts(a, params)
-    if not hosts:
-        raise ArrayError(rc.INVALID_PARAMETER, "ProtocolControllers or InitiatorPortIDs is required")
     if not lunames:
         # Ports and one controller but no volumes: add the ports to that host.
         host_id = _single_controller_host(a, params, "add ports to")
@@ -88,8 +85,14 @@ def expose_paths(a: Array, target, params):
             canon, kind = normalise_port(str(port))
             if kind != a.host(host_id)["port_type"]:
                 raise ArrayError(rc.INVALID_INITIATOR, f"port {port} is not of the host's kind")
+            owner = a.row("host_ports", "port", canon)
+            if owner is not None and owner["host_id"] != host_id:
+                raise ArrayError(rc.HARDWARE_ID_EXISTS, f"port {port} belongs to another host")
             a.db.execute("INSERT OR IGNORE INTO host_ports(port, host_id) VALUES(?, ?)", (canon, host_id))
         return rc.OK, {"ProtocolControllers": [a.naming.controller(host_id)]}
+    hosts = _hosts(a, params)
+    if not hosts:
+        raise ArrayError(rc.INVALID_PARAMETER, "ProtocolControllers or InitiatorPortIDs is required")
     vol_ids = _volumes_by_uid(a, lunames)
     numbers = opt_list(params, "DeviceNumbers")
     if numbers and len(numbers) != len(vol_ids):
@@ -108,15 +111,15 @@ def expose_paths(a: Array, target, params):
 
 def hide_paths(a: Array, target, params):
     lunames = opt_list(params, "LUNames")
-    hosts = _hosts(a, params)
-    if not hosts:
-        raise ArrayError(rc.INVALID_PARAMETER, "ProtocolControllers or InitiatorPortIDs is required")
     if not lunames:
         host_id = _single_controller_host(a, params, "remove ports from")
         for port in opt_list(params, "InitiatorPortIDs"):
             a.db.execute("DELETE FROM host_ports WHERE port=? AND host_id=?",
                          (normalise_port(str(port))[0], host_id))
         return rc.OK, {"ProtocolControllers": [a.naming.controller(host_id)]}
+    hosts = _hosts(a, params)
+    if not hosts:
+        raise ArrayError(rc.INVALID_PARAMETER, "ProtocolControllers or InitiatorPortIDs is required")
     vol_ids = _volumes_by_uid(a, lunames)
     for host_id in hosts:
         for vol_id in vol_ids:

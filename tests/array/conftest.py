@@ -54,8 +54,9 @@ class Cim:
         raise KeyError(name)
 
     def create_volume(self, name, size=GIB, pool="Pool0", **extra):
+        extra.setdefault("ElementType", Uint16(2))
         rc, out = self.conn.InvokeMethod("CreateOrModifyElementFromStoragePool", self.scs,
-                                         ElementName=name, ElementType=Uint16(2), Size=Uint64(size),
+                                         ElementName=name, Size=Uint64(size),
                                          InPool=self.pool(pool).path, **extra)
         return rc, out
 
