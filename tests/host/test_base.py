@@ -1,0 +1,96 @@
+import pytest
+
+from adapters.host.base import (
+    DiskId, DiskTimeout, HostError, PollingWaits, normalize_naa, normalize_wwpn,
+)
+
+UID = "60050760008D89C0D000000000000001"
+
+
+@pytest.mark.parametrize("text", [
+    "naa.60050760008d89c0d000000000000001\n", "0x60050760008d89c0d000000000000001",
+    "60050760008D89C0D000000000000001", " NAA.60050760008D89C0D000000000000001 ",
+])
+def test_normalize_naa(text):
+    assert normalize_naa(text) == UID
+
+
+@pytest.mark.parametrize("text", ["t10.ATA     QEMU HARDDISK", "eui.0025385b71b0d2a1", "", "0x"])
+def test_normalize_naa_rejects_other_designators(text):
+    assert normalize_naa(text) is None
+
+
+@pytest.mark.parametrize("text,wwpn", [
+    ("0x10000090fa1b2c3d\n", "10000090FA1B2C3D"),
+    ("10:00:00:90:fa:1b:2c:3d", "10000090FA1B2C3D"),
+    ("5000000000000001", "5000000000000001"),
+    ("0x1b2c3d", "00000000001B2C3D"),
+])
+def test_normalize_wwpn(text, wwpn):
+    assert normalize_wwpn(text) == wwpn
+
+
+@pytest.mark.parametrize("text", ["50000000000000001", "iqn.1994-05.com.redhat:x", ""])
+def test_normalize_wwpn_refuses(text):
+    with pytest.raises(HostError):
+        normalize_wwpn(text)
+
+
+class Host(PollingWaits):
+    """find_disk answers from `present_polls` in turn, then `present_default`."""
+
+    def __init__(self, clock, present_polls, present_default=False):
+        self.clock, self.poll_s = clock, 2.0
+        self.present = list(present_polls)
+        self.present_default = present_default
+        self.rescans = 0
+
+    def find_disk(self, uid):
+        present = self.present.pop(0) if self.present else self.present_default
+        return DiskId(3, uid, None) if present else None
+
+    def rescan(self):
+        self.rescans += 1
+
+
+def test_wait_for_disk_rescans_before_each_poll_unless_once(clock):
+    host = Host(clock, [False, False, True])
+    assert host.wait_for_disk(UID, 30, rescan_once=False) == DiskId(3, UID, None)
+    assert host.rescans == 2 and clock.sleeps == [2.0, 2.0]
+
+    host = Host(clock, [False, False, True])
+    host.wait_for_disk(UID, 30, rescan_once=True)
+    assert host.rescans == 0
+
+
+def test_wait_for_disk_times_out(clock):
+    host = Host(clock, [])
+    with pytest.raises(DiskTimeout, match=UID):
+        host.wait_for_disk(UID, 5, rescan_once=True)
+    assert sum(clock.sleeps) == 5  # the last sleep is cut to the deadline
+
+
+def test_wait_for_removal_waits_the_minimum_first(clock):
+    host = Host(clock, [False])
+    assert host.wait_for_removal(UID, min_s=10, max_s=45, rescan_once=True) is True
+    assert clock.sleeps == [10]
+
+
+def test_wait_for_removal_gives_up_at_the_maximum(clock):
+    host = Host(clock, [], present_default=True)
+    start = clock.now
+    assert host.wait_for_removal(UID, min_s=0, max_s=45, rescan_once=False) is False
+    assert clock.now - start == 45
+    assert host.rescans == len(clock.sleeps)
+
+
+def test_both_hosts_have_every_method_of_the_interface():
+    from adapters.host.base import FilesystemFreezer, HostStorage
+    from adapters.host.linux import LinuxHost
+    from adapters.host.windows import WindowsHost
+
+    wanted = [n for n in vars(HostStorage) if not n.startswith("_")]
+    assert len(wanted) == 8
+    for cls in (WindowsHost, LinuxHost):
+        assert all(callable(getattr(cls, n, None)) for n in wanted), cls
+    assert all(hasattr(LinuxHost, n) for n in vars(FilesystemFreezer) if not n.startswith("_"))
