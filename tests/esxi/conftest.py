@@ -1,0 +1,108 @@
+"""The vcsim harness (tools/vcsim) for the ESXi adapter tests: built once (scripts/build-vcsim.sh
+caches it in build/vcsim), started once per test process on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.esxi.session import VSphereSession
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USER = "vss-operator"
+PASSWORD = "Pw-7f3a9c-must-not-leak"
+SELF_IP = "192.0.2.10"
+SELF_DNS = "vss-host.example.test"
+SELF_UUID = "421f245c-1a2b-3c4d-5e6f-00112233aabb"  # as vSphere's config.uuid has it
+# The second WWPN has its top bit set: vSphere sends it as a negative long.
+FC_WWPNS = ("10000090FA1B2C3D", "C0507601D4E20000")
+IQN = "iqn.1998-01.com.vmware:esx-test-1"
+NPIV_WWPNS = ("28000C2900000001", "28000C2900000002")
+TIMEOUT_MS = 10_000
+
+
+@dataclass
+class Harness:
+    url: str
+    cafile: str
+    vm_name: str
+    lun_file: Path
+    log_file: Path
+
+    def map_luns(self, *uids: str) -> None:
+        """What the array has mapped to the host; the host sees it after its next rescan.
+        Written atomically: the harness may read the file at any moment."""
+        tmp = self.lun_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps([{"uid": uid} for uid in uids]))
+        os.replace(tmp, self.lun_file)
+
+
+@pytest.fixture(scope="session")
+def vcsim(tmp_path_factory) -> Iterator[Harness]:
+    if shutil.which("go") is None:
+        pytest.skip("Go is not installed; the ESXi adapter tests build the vcsim harness with it "
+                    "(scripts/setup.sh installs golang-go and golang-github-vmware-govmomi-dev)")
+    build = subprocess.run(["bash", str(ROOT / "scripts" / "build-vcsim.sh")], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.fail(f"scripts/build-vcsim.sh failed:\n{build.stderr}", pytrace=False)
+
+    work = tmp_path_factory.mktemp("vcsim")
+    lun_file, log_file = work / "luns.json", work / "vcsim.log"
+    args = [
+        str(ROOT / "build" / "vcsim" / "vcsim"),
+        "-listen", "127.0.0.1:0",
+        "-cafile", str(work / "ca.pem"),
+        "-user", USER,
+        "-luns", str(lun_file),
+        "-fc-wwpn", ",".join(FC_WWPNS),
+        "-iqn", IQN,
+        "-npiv-wwpn", ",".join(NPIV_WWPNS),
+        "-vm-ip", SELF_IP,
+        "-vm-hostname", SELF_DNS,
+        "-vm-uuid", SELF_UUID,
+    ]
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                env={**os.environ, "VCSIM_PASSWORD": PASSWORD})
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        line = proc.stdout.readline() if ready else b""
+        if not line:
+            pytest.fail(f"vcsim did not start; its log:\n{log_file.read_text()}", pytrace=False)
+        info = json.loads(line)
+        yield Harness(url=info["url"], cafile=info["cafile"], vm_name=info["vm"],
+                      lun_file=lun_file, log_file=log_file)
+    finally:
+        proc.stdin.close()  # the harness stops when its stdin closes
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def esx(vcsim) -> Iterator[VSphereSession]:
+    with VSphereSession.connect(vcsim.url, USER, PASSWORD, TIMEOUT_MS, cafile=vcsim.cafile) as session:
+        yield session
+
+
+@pytest.fixture
+def self_vm(esx, vcsim):
+    """This machine's VM; afterwards it has no RDM and the host sees no array LUN, as
+    the next test expects."""
+    vm = esx.find_self_vm(ips=[SELF_IP])
+    yield vm
+    for disk in esx.list_rdms(vm):
+        esx.detach_prdm(vm, disk.uid)
+    vcsim.map_luns()
+    esx.rescan(vm)
