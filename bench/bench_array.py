@@ -1,0 +1,80 @@
+"""Embedded array at scale: requests/s and latency of GetInstance, an Associators
+call on one host view, and ExposePaths/HidePaths, on a small and a large array.
+The point: the cost must not grow with the array's size.
+
+    .venv/bin/python -m bench.bench_array [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bench.common import print_table, summary, timed, write_json
+from tests.support.arrayproc import ROOT, ArrayProcess
+
+SMALL_SEED = """
+pools: [{name: Pool0, capacity: 4096TiB}]
+hosts:
+  - {name: "host{n:04d}", count: %(hosts)d, wwpns: ["21000024FF{n:06X}"]}
+volumes:
+  - {name: "vol{n:05d}", count: %(volumes)d, size: 1GiB, pool: Pool0}
+mappings:
+  - {host: "host{n:04d}", count: %(hosts)d, volumes: ["vol{n:04d}0", "vol{n:04d}1"]}
+"""
+
+
+def measure(sim: ArrayProcess, reps: int) -> list[dict]:
+    conn = sim.conn()
+    vol = conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")[7]
+    pcs = {p["ElementName"]: p.path for p in conn.EnumerateInstances("IBMTSSVC_ProtocolController")}
+    pc = pcs["host0003"]
+    spare = conn.GetInstance(conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")[-1])["Name"]
+    ccs = conn.EnumerateInstanceNames("IBMTSSVC_ControllerConfigurationService")[0]
+
+    def expose_hide():
+        assert conn.InvokeMethod("ExposePaths", ccs, LUNames=[spare], ProtocolControllers=[pc], Force=True)[0] == 0
+        assert conn.InvokeMethod("HidePaths", ccs, LUNames=[spare], ProtocolControllers=[pc])[0] == 0
+
+    rows = []
+    for name, fn, calls in (
+            ("GetInstance(volume)", lambda: conn.GetInstance(vol), 1),
+            ("Associators(host view -> volumes)",
+             lambda: conn.Associators(pc, AssocClass="CIM_ProtocolControllerForUnit",
+                                      ResultClass="CIM_StorageVolume"), 1),
+            ("ExposePaths + HidePaths", expose_hide, 2)):
+        fn()  # warm the connection
+        s = summary(timed(fn, reps))
+        rows.append({"operation": name, "requests/s": s["per_s"] * calls, "mean ms": s["mean_ms"] / calls,
+                     "p95 ms": s["p95_ms"] / calls})
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true", help="small sizes and few repetitions (CI)")
+    args = p.parse_args(argv)
+    sizes = [(100, 10), (1000, 100)] if args.quick else [(100, 10), (10000, 1000)]
+    reps = 20 if args.quick else 200
+    results = []
+    for volumes, hosts in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            seed = Path(tmp) / "seed.yaml"
+            if volumes == 10000:
+                seed = ROOT / "simulator" / "seeds" / "scale.yaml"
+            else:
+                seed.write_text(SMALL_SEED % {"hosts": hosts, "volumes": volumes})
+            sim = ArrayProcess(Path(tmp) / "state", seed=seed).start()
+            try:
+                for row in measure(sim, reps):
+                    results.append({"volumes": volumes, "hosts": hosts, **row})
+            finally:
+                sim.stop()
+    print_table("embedded array, HTTPS, one client", results,
+                ["volumes", "hosts", "operation", "requests/s", "mean ms", "p95 ms"])
+    print(f"\nwritten to {write_json('array', results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
