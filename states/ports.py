@@ -1,0 +1,69 @@
+"""What the lifecycles need from the array: one method per array operation.
+
+`adapters.cim.array.CimArray` implements it over pywbem; the records and errors are in
+`adapters.cim.model`.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from adapters.cim.model import FcMap, Group, Host, Identity, Volume
+
+
+class ArrayPort(Protocol):
+    requests: int   # every request sent to the array, for tests and benchmarks
+
+    # --- the array itself
+    def identity(self) -> Identity: ...
+
+    # --- volumes
+    def volumes_by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
+        """Volumes with those UIDs (missing ones absent); one request whatever the count."""
+    def volume(self, volume_id: str) -> Volume | None: ...
+    def volumes_named(self, prefix: str) -> list[Volume]:
+        """Volumes whose name starts with prefix (reconciling a lost recovery file)."""
+    def create_volume(self, name: str, size: int, pool: str, iogroup: str | None, *,
+                      thin: bool, compressed: bool, deduped: bool) -> Volume: ...
+    def delete_volume(self, volume_id: str) -> None: ...
+
+    # --- hosts and masking
+    def host_named(self, name: str) -> Host | None: ...
+    def host_with_initiator(self, initiator: str) -> Host | None:
+        """The host owning that WWPN or IQN, or None."""
+    def host_volumes(self, host_id: str) -> list[Volume]:
+        """Volumes mapped to the host (the free pool is the free host's volumes)."""
+    def volume_hosts(self, volume_id: str) -> list[Host]: ...
+    def map_volumes(self, host_id: str, volume_ids: Sequence[str]) -> None:
+        """One ExposePaths call; volumes already mapped to that host are fine."""
+    def unmap_volumes(self, host_id: str, volume_ids: Sequence[str]) -> None:
+        """One HidePaths call; volumes not mapped to that host are fine."""
+
+    # --- localcopy (FlashCopy)
+    def fcmap(self, map_id: str) -> FcMap | None: ...
+    def fcmaps_of_volume(self, volume_id: str) -> list[FcMap]:
+        """Mappings where the volume is source or target."""
+    def fcmaps_named(self, prefix: str) -> list[FcMap]: ...
+    def dependent_fcmaps(self, map_id: str) -> list[str]:
+        """Ids of the mappings whose targets read through this one's target."""
+    def attach(self, pairs: Sequence[tuple[str, str, str]], *, copy_rate: int,
+               incremental: bool, group_id: str | None) -> list[FcMap]:
+        """One AttachReplicas for (source_id, target_id, name) pairs, all or nothing;
+        raises AttachRefused naming the refused pairs."""
+    def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
+        """Prepare and wait for the job to finish."""
+    def start_fcmap(self, map_id: str, *, restore: bool = False) -> None: ...
+    def stop_fcmap(self, map_id: str, *, stop_dependent: int | None = None,
+                   force: bool = False, split: bool = False) -> None: ...
+    def delete_fcmap(self, map_id: str, *, force: bool = False,
+                     stop_dependent: int | None = None) -> None: ...
+
+    # --- consistency groups
+    def group(self, group_id: str) -> Group | None: ...
+    def groups_named(self, prefix: str) -> list[Group]: ...
+    def create_group(self, name: str) -> Group: ...
+    def prepare_group(self, group_id: str) -> None:
+        """PrepareAll and wait for the job."""
+    def start_group(self, group_id: str) -> None:
+        """One request: every member starts at the same instant."""
+    def delete_group(self, group_id: str, *, force: bool = False) -> None:
+        """Deletes the group; its mappings stay (they leave the group)."""
