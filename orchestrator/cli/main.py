@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import sim
+from . import lifecycle, sim
 
-COMMANDS = [sim]
+COMMANDS = [sim, lifecycle]
 
 
 def build_parser() -> argparse.ArgumentParser:

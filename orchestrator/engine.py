@@ -1,0 +1,427 @@
+"""The lifecycle runner: opens lifecycles, persists them, runs them, and cleans up after
+crashes. Everything that changes shadow copies (VSS callbacks, CLI, batch) comes here.
+
+Files in the state folder (orchestrator/recovery.py), one per lifecycle:
+    set-<set id>       a shadow-copy set: {"set": record, "op": in-flight lifecycle or null}
+                       (create, then expose/import/unexpose run in the same file)
+    delete-<id>, restore-<id>   deletes and restores, which may span several sets
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from contextlib import nullcontext
+from typing import Callable, Sequence
+
+import structlog
+
+from adapters.host.base import normalize_naa
+from orchestrator.config import Config
+from orchestrator.errors import MESSAGES, VssError
+from orchestrator.recovery import RecoveryStore
+from orchestrator.records import SetOptions, Shadow, ShadowSet
+from states.context import Consumer, Context, Settings
+from states.create import CreateLifecycle
+from states.delete import DeleteLifecycle, Item
+from states.exposure import ExposeLifecycle, UnexposeLifecycle
+from states.machine import ROLLED_BACK, Lifecycle
+from states.ports import ArrayPort
+from states.restore import RestoreLifecycle
+
+log = structlog.get_logger("vssorch.engine")
+
+_SET_ID = re.compile(r"^[A-Za-z0-9_.{}-]{1,80}$")
+COMMITTED = CreateLifecycle.STATES.index("committed")
+# with no progress for this long, waiting for a copy gives up (740)
+STALL_SECONDS = 600.0
+
+
+def settings_from(config: Config) -> Settings:
+    return Settings(copy_rate=config.background_copy, incremental=config.incremental_lc,
+                    free_host=config.free_host_name, reserved_host=config.res_host_name,
+                    pool=config.storage_pool, iogroup=config.io_group,
+                    thin=config.allocate_option == "se", compressed=config.compressed,
+                    deduped=config.deduped)
+
+
+def connect_array(config: Config) -> ArrayPort:
+    from adapters.cim.array import CimArray     # pywbem only when an array is really used
+    return CimArray.connect(config.cimom_host, config.cimom_port, ssl=config.using_ssl,
+                            ca_file=str(config.ca_file) if config.ca_file else None,
+                            username=config.username, password=config.password,
+                            namespace=config.namespace, timeout_ms=config.cimom_timeout,
+                            target_mcs=config.target_mcs or None)
+
+
+class Orchestrator:
+    def __init__(self, config: Config, array: ArrayPort, store: RecoveryStore,
+                 consumer: Consumer | None = None, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self.array = array
+        self.store = store
+        self.ctx = Context(array, settings_from(config), consumer)
+        self._sleep, self._clock = sleep, clock
+        self._lock = threading.RLock()          # cascades touch several sets' files
+        self._live: dict[str, CreateLifecycle] = {}
+
+    @classmethod
+    def from_config(cls, config: Config, consumer: Consumer | None | str = "auto") -> "Orchestrator":
+        if consumer == "auto":
+            from orchestrator.consumers import consumer_from_config
+            consumer = consumer_from_config(config)
+        return cls(config, connect_array(config), RecoveryStore(config.state_dir), consumer)
+
+    # ------------------------------------------------------------ files
+    @staticmethod
+    def _set_key(set_id: str) -> str:
+        return f"set-{set_id}"
+
+    def _save_set(self, lc: Lifecycle, record: ShadowSet) -> None:
+        if isinstance(lc, CreateLifecycle):
+            record.state = lc.state
+        finished = lc.done or lc.state == ROLLED_BACK
+        self.store.save(self._set_key(record.set_id),
+                        {"set": record.to_json(), "op": None if finished else lc.snapshot()})
+
+    def _load(self, set_id: str) -> tuple[ShadowSet, dict | None]:
+        data = self.store.load(self._set_key(set_id))
+        if data is None:
+            raise VssError(711, f"no shadow-copy set {set_id}")
+        return ShadowSet.from_json(data["set"]), data.get("op")
+
+    def sets(self) -> list[ShadowSet]:
+        return [ShadowSet.from_json(d["set"]) for k, d in self.store.items() if k.startswith("set-")]
+
+    def get_set(self, set_id: str) -> ShadowSet:
+        return self._load(set_id)[0]
+
+    def find_shadow(self, shadow_id: str) -> tuple[ShadowSet, Shadow]:
+        for record in self.sets():
+            for s in record.shadows:
+                if s.shadow_id == shadow_id:
+                    return record, s
+        raise VssError(711, f"no shadow copy {shadow_id}")
+
+    def _owner_of_fcmap(self, fcmap_id: str) -> tuple[str, Shadow] | None:
+        for record in self.sets():
+            if record.state != "done":
+                continue
+            for s in record.shadows:
+                if s.fcmap_id == fcmap_id:
+                    return record.set_id, s
+        return None
+
+    def _forget(self, items: list[Item]) -> None:
+        """Remove deleted shadow copies from their sets; a set left empty goes."""
+        with self._lock:
+            for set_id in {i.set_id for i in items}:
+                data = self.store.load(self._set_key(set_id))
+                if data is None:
+                    continue
+                record = ShadowSet.from_json(data["set"])
+                gone = {i.shadow.shadow_id for i in items if i.set_id == set_id}
+                record.shadows = [s for s in record.shadows if s.shadow_id not in gone]
+                if record.shadows:
+                    self.store.save(self._set_key(set_id), {"set": record.to_json(), "op": data.get("op")})
+                else:
+                    self.store.delete(self._set_key(set_id))
+
+    # ------------------------------------------------------------ lookups
+    def volumes(self, uids: Sequence[str]):
+        return self.array.volumes_by_uid([_uid(u) for u in uids])
+
+    def supported(self, uids: Sequence[str]) -> dict[str, bool]:
+        found = self.volumes(uids)
+        return {u: _uid(u) in found for u in uids}
+
+    # ------------------------------------------------------------ create
+    def _create_lc(self, record: ShadowSet, op: dict | None = None) -> CreateLifecycle:
+        kw = {}
+        if op:
+            kw = {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"]}
+        return CreateLifecycle(record, self.ctx, lambda lc: self._save_set(lc, record), **kw)
+
+    def prepare(self, set_id: str, source_uids: Sequence[str], options: SetOptions | None = None) -> ShadowSet:
+        if not _SET_ID.match(set_id or ""):
+            raise VssError(4001, f"invalid shadow-copy set id {set_id!r}")
+        options = options or SetOptions()
+        with self._lock:
+            if self.store.load(self._set_key(set_id)) is not None:
+                raise VssError(4001, f"shadow-copy set {set_id} already exists")
+            record = ShadowSet(set_id=set_id, lifecycle_id=uuid.uuid4().hex[:8], options=options,
+                               shadows=[Shadow(shadow_id=str(uuid.uuid4()), source_uid=_uid(u), source_id="")
+                                        for u in source_uids],
+                               state="new", created_at=time.time())
+            lc = self._create_lc(record)
+            lc._persist(lc)
+        self._run_or_undo(lc, until="prepared")
+        self._live[set_id] = lc
+        return record
+
+    def _lc_for(self, set_id: str) -> CreateLifecycle:
+        lc = self._live.get(set_id)
+        if lc is None:
+            record, op = self._load(set_id)
+            if not op or op.get("kind") != "create":
+                raise VssError(4001, f"shadow-copy set {set_id} is not being created")
+            lc = self._create_lc(record, op)
+            self._live[set_id] = lc
+        return lc
+
+    def commit(self, set_id: str) -> None:
+        """The point in time: one array request."""
+        lc = self._lc_for(set_id)
+        if lc.state != "prepared":
+            raise VssError(4001, f"shadow-copy set {set_id} is {lc.state}, not prepared")
+        lc.record.commit_time = time.time()
+        self._run_or_undo(lc, until="committed")
+
+    def post_commit(self, set_id: str) -> ShadowSet:
+        lc = self._lc_for(set_id)
+        if lc.state != "committed" and not lc.done:
+            raise VssError(4001, f"shadow-copy set {set_id} is {lc.state}, not committed")
+        self._run_or_undo(lc)
+        self._live.pop(set_id, None)
+        return lc.record
+
+    def create(self, source_uids: Sequence[str], options: SetOptions | None = None,
+               freeze: Callable[[], object] | None = None, set_id: str | None = None) -> ShadowSet:
+        set_id = set_id or str(uuid.uuid4())
+        self.prepare(set_id, source_uids, options)
+        with (freeze() if freeze else nullcontext()):
+            self.commit(set_id)
+        return self.post_commit(set_id)
+
+    def _run_or_undo(self, lc: Lifecycle, until: str | None = None) -> None:
+        """Run; on failure roll back what this lifecycle did, then report the failure."""
+        try:
+            lc.run(until)
+        except Exception as exc:
+            error = _as_vss_error(exc)
+            log.warning("lifecycle failed", lifecycle=lc.lifecycle_id, kind=lc.KIND, state=lc.state,
+                        code=error.code, error=error.detail)
+            self._undo(lc)
+            raise error from None
+
+    def _undo(self, lc: Lifecycle) -> None:
+        if isinstance(lc, CreateLifecycle):
+            self._live.pop(lc.record.set_id, None)
+        try:
+            if lc.can_roll_back():
+                lc.rollback()
+                if isinstance(lc, CreateLifecycle):
+                    self.store.delete(self._set_key(lc.record.set_id))
+        except Exception as exc:   # noqa: BLE001 - the file stays; cleanup finishes the job
+            log.error("rollback failed; run vssorch cleanup", lifecycle=lc.lifecycle_id,
+                      error=_as_vss_error(exc).detail)
+
+    def abort(self, set_id: str) -> None:
+        """Undo a set being created, whatever its state; a finished set is deleted."""
+        lc = self._live.pop(set_id, None)
+        if lc is None:
+            record, op = self._load(set_id)
+            if op is None or op.get("kind") != "create":
+                self.delete(set_id=set_id)
+                return
+            lc = self._create_lc(record, op)
+        if lc.done:
+            self.delete(set_id=set_id)
+            return
+        try:
+            lc.rollback()
+        except Exception as exc:
+            raise _as_vss_error(exc) from None
+        self.store.delete(self._set_key(set_id))
+
+    # ------------------------------------------------------------ delete / restore
+    def _items(self, set_id: str | None, shadow_id: str | None) -> list[Item]:
+        if shadow_id:
+            record, shadow = self.find_shadow(shadow_id)
+            records, wanted = [record], {shadow_id}
+        else:
+            records, wanted = [self.get_set(set_id)], None
+        items = []
+        for record in records:
+            if record.state != "done":
+                raise VssError(4001, f"shadow-copy set {record.set_id} is {record.state}: abort it instead")
+            items += [Item(record.set_id, s) for s in record.shadows if wanted is None or s.shadow_id in wanted]
+        return items
+
+    def delete(self, set_id: str | None = None, shadow_id: str | None = None) -> list[str]:
+        with self._lock:
+            items = self._items(set_id, shadow_id)
+            lcid = uuid.uuid4().hex[:8]
+            key = f"delete-{lcid}"
+            lc = DeleteLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
+                                 self._owner_of_fcmap, self._forget)
+            self._run_op(key, lc)
+            return [i.shadow.shadow_id for i in lc.items]
+
+    def restore(self, shadow_id: str) -> list[str]:
+        with self._lock:
+            items = self._items(None, shadow_id)
+            lcid = uuid.uuid4().hex[:8]
+            key = f"restore-{lcid}"
+            lc = RestoreLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
+                                  self._owner_of_fcmap, self._forget, self._wait)
+            self._run_op(key, lc)
+            return [i.shadow.shadow_id for i in lc.items]
+
+    def _save_op(self, key: str, lc: Lifecycle) -> None:
+        self.store.save(key, lc.snapshot())
+
+    def _run_op(self, key: str, lc: Lifecycle) -> None:
+        try:
+            lc.run()
+        except Exception as exc:
+            error = _as_vss_error(exc)
+            if lc.can_roll_back():
+                self._undo(lc)
+                if lc.state == ROLLED_BACK:
+                    self.store.delete(key)
+            raise error from None
+        self.store.delete(key)
+
+    def _wait(self, done: Callable[[], bool], what: str) -> None:
+        last, since = None, self._clock()
+        while not done():
+            if self._clock() - since > STALL_SECONDS:
+                raise VssError(740, f"{what} made no progress for {STALL_SECONDS:.0f} s")
+            self._sleep(0.2)
+
+    # ------------------------------------------------------------ hosts
+    def _on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
+        with self._lock:
+            record, op = self._load(set_id)
+            if op is not None or record.state != "done":
+                raise VssError(4001, f"shadow-copy set {set_id} is busy ({(op or {}).get('kind', record.state)})")
+            ids = shadow_ids or [s.shadow_id for s in record.shadows]
+            lc = cls(record, ids, host_name, self.ctx, lambda l: self._save_set(l, record))
+            try:
+                lc.run()
+            except Exception as exc:
+                error = _as_vss_error(exc)
+                if lc.can_roll_back():
+                    try:
+                        lc.rollback()
+                    except Exception:   # noqa: BLE001 - the file keeps it for cleanup
+                        raise error from None
+                    self._save_set(lc, record)
+                raise error from None
+            return record
+
+    def import_set(self, set_id: str, host_name: str | None = None) -> ShadowSet:
+        return self._on_set(ExposeLifecycle, set_id, None, host_name)
+
+    def expose(self, shadow_id: str, host_name: str | None = None) -> Shadow:
+        record, _ = self.find_shadow(shadow_id)
+        record = self._on_set(ExposeLifecycle, record.set_id, [shadow_id], host_name)
+        return next(s for s in record.shadows if s.shadow_id == shadow_id)
+
+    def unexpose(self, shadow_id: str, host_name: str | None = None) -> Shadow:
+        record, _ = self.find_shadow(shadow_id)
+        record = self._on_set(UnexposeLifecycle, record.set_id, [shadow_id], host_name)
+        return next(s for s in record.shadows if s.shadow_id == shadow_id)
+
+    def unexpose_set(self, set_id: str, host_name: str | None = None) -> ShadowSet:
+        return self._on_set(UnexposeLifecycle, set_id, None, host_name)
+
+    # ------------------------------------------------------------ cleanup
+    def unfinished(self) -> list[tuple[str, dict]]:
+        out = []
+        for key, data in self.store.items():
+            if key.startswith("set-"):
+                if data.get("op"):
+                    out.append((key, data))
+            else:
+                out.append((key, data))
+        return out
+
+    def cleanup(self) -> list[dict]:
+        """Finish or roll back every unfinished lifecycle. Safe to run again."""
+        report = []
+        try:
+            pending = self.unfinished()
+        except VssError as exc:
+            raise VssError(2501, exc.detail) from None
+        for key, data in pending:
+            row = {"file": key}
+            try:
+                row.update(self._clean_one(key, data))
+            except Exception as exc:    # noqa: BLE001 - report and go on with the others
+                error = _as_vss_error(exc)
+                row.update(action="failed", code=2504, error=f"{error.detail} (code {error.code})")
+            log.info("cleanup", **row)
+            report.append(row)
+        return report
+
+    def _clean_one(self, key: str, data: dict) -> dict:
+        if key.startswith("set-"):
+            record, op = ShadowSet.from_json(data["set"]), data["op"]
+            kw = {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"]}
+            row = {"kind": op["kind"], "set_id": record.set_id, "lifecycle": op["lifecycle_id"], "from": op["state"]}
+            persist = (lambda l: self._save_set(l, record))
+            if op["kind"] == "create":
+                lc = CreateLifecycle(record, self.ctx, persist, **kw)
+                order = CreateLifecycle.STATES.index(op["state"]) if op["state"] in CreateLifecycle.STATES else 0
+                forward = (order >= COMMITTED and not op["rolling_back"] and record.options.persistent)
+            else:
+                cls = ExposeLifecycle if op["kind"] == "expose" else UnexposeLifecycle
+                lc = cls(record, op["shadow_ids"], op["host_name"], self.ctx, persist,
+                         host_id=op.get("host_id"), **kw)
+                forward = op["kind"] == "unexpose" or lc.state == "shown"
+            if op["state"] == ROLLED_BACK:
+                self.store.delete(key)
+                return {**row, "action": "rolled back"}
+            if forward:
+                lc.run()
+                return {**row, "action": "completed"}
+            lc.rollback()
+            if isinstance(lc, CreateLifecycle):
+                self.store.delete(key)
+            else:
+                self._save_set(lc, record)
+            return {**row, "action": "rolled back"}
+        items = [Item.from_json(i) for i in data["items"]]
+        kw = {"state": data["state"], "pending": data["pending"], "rolling_back": data["rolling_back"]}
+        persist = (lambda l: self._save_op(key, l))
+        row = {"kind": data["kind"], "lifecycle": data["lifecycle_id"], "from": data["state"]}
+        if data["kind"] == "delete":
+            lc = DeleteLifecycle(data["lifecycle_id"], items, self.ctx, persist, self._owner_of_fcmap,
+                                 self._forget, foreign_stopped=data.get("foreign_stopped", []), **kw)
+        elif data["kind"] == "restore":
+            lc = RestoreLifecycle(data["lifecycle_id"], items, self.ctx, persist, self._owner_of_fcmap,
+                                  self._forget, self._wait, reverse_id=data.get("reverse_id"), **kw)
+        else:
+            raise VssError(2502, f"{key}: unknown lifecycle kind {data['kind']!r}")
+        if data["state"] == ROLLED_BACK:
+            self.store.delete(key)
+            return {**row, "action": "rolled back"}
+        started = RestoreLifecycle.STATES.index("started")
+        if data["kind"] == "restore" and (data["rolling_back"] or RestoreLifecycle.STATES.index(data["state"]) < started) \
+                and data["pending"] != "reverse_start":
+            lc.rollback()
+            self.store.delete(key)
+            return {**row, "action": "rolled back"}
+        lc.run()
+        self.store.delete(key)
+        return {**row, "action": "completed"}
+
+
+def _uid(text: str) -> str:
+    uid = normalize_naa(text)
+    if not uid or len(uid) != 32:
+        raise VssError(201, f"{text!r} is not a 32-digit volume UID")
+    return uid
+
+
+def _as_vss_error(exc: BaseException) -> VssError:
+    if isinstance(exc, VssError):
+        return exc
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code in MESSAGES:
+        return VssError(code, getattr(exc, "detail", None) or str(exc))
+    return VssError(4001, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,58 @@
+"""What every lifecycle step works with: the array, where targets go, and the settings
+that decide how (taken from the configuration by the orchestrator)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from adapters.cim.model import Host
+from adapters.host.base import Initiators
+from orchestrator.errors import VssError
+from states.ports import ArrayPort
+
+
+class Consumer(Protocol):
+    """Where targets are shown: this host, its ESXi VM or its Hyper-V VM
+    (orchestrator/consumers.py)."""
+
+    def initiators(self) -> Initiators: ...
+    def after_map(self, uids: Sequence[str]) -> dict[str, str]: ...
+    def before_unmap(self, uids: Sequence[str]) -> None: ...
+    def after_unmap(self, uids: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    copy_rate: int
+    incremental: bool
+    free_host: str
+    reserved_host: str
+    pool: str = ""                 # storagePool: create targets there when set
+    iogroup: str = ""
+    thin: bool = False             # allocateOption se
+    compressed: bool = False
+    deduped: bool = False
+
+
+@dataclass
+class Context:
+    array: ArrayPort
+    settings: Settings
+    consumer: Consumer | None = None
+
+    def host(self, name: str, code: int) -> Host:
+        host = self.array.host_named(name)
+        if host is None:
+            raise VssError(code, f"the array has no host named {name!r}")
+        return host
+
+    def consumer_host(self) -> Host:
+        """The array host carrying this machine's (or its hypervisor's) initiators."""
+        if self.consumer is None:
+            raise VssError(205, "no host adapter is configured to show targets on this host")
+        ini = self.consumer.initiators()
+        for port in (*ini.fc_wwpns, *ini.iscsi_iqns):
+            host = self.array.host_with_initiator(port)
+            if host is not None:
+                return host
+        raise VssError(205, f"no array host has this host's initiators {', '.join((*ini.fc_wwpns, *ini.iscsi_iqns)) or '(none)'}")

@@ -1,0 +1,355 @@
+"""Creating a shadow-copy set (manual 1.1, 3.4, 4; F3).
+
+    new --check--> checked --choose_targets--> targets_chosen --create_group--> grouped
+        --attach--> attached --prepare--> prepared --commit--> committed
+        --dissolve--> dissolved --reserve--> reserved --expose--> exposed --finish--> done
+
+check           sizes, offline sources (512), thin targets need copy rate 0 and no
+                mixing of copy rates in one cascade (800); no array change
+choose_targets  equal-sized targets from the free host's volumes, or new volumes in
+                storagePool (named vss-<id>-t<n>); an incremental mapping of the same
+                source is reused with its target
+create_group    consistency group vss-<id>: all members start at one instant
+attach          one AttachReplicas for every pair (mappings vss-<id>-<n>); a target
+                another host took meanwhile (32816) is replaced by the next free one
+prepare         PrepareAll: the array flushes its cache (the slow part, before the freeze)
+commit          one request: start the group (the point in time)
+dissolve        the group has done its job; members become stand-alone mappings so that
+                each shadow copy can later be deleted on its own
+reserve         targets move from vss_free_host to vss_res_host (used, not free)
+expose          non-transportable sets only: targets mapped to this host and located
+finish          the file stays as the record of the set
+
+Every step up to attach is undone by rolling back; commit, dissolve and reserve are
+undone by undoing attach (deleting the new mappings) and the moves.
+"""
+from __future__ import annotations
+
+from adapters.cim.model import AttachRefused, FcMap, Volume
+from orchestrator.errors import VssError
+from orchestrator.records import Shadow, ShadowSet
+from states.context import Context
+from states.machine import Lifecycle, Step
+
+TAKEN = 32816
+
+
+class CreateLifecycle(Lifecycle):
+    KIND = "create"
+    STATES = ["new", "checked", "targets_chosen", "grouped", "attached", "prepared", "committed",
+              "dissolved", "reserved", "exposed", "done"]
+    STEPS = [
+        Step("check", "new", "checked"),
+        Step("choose_targets", "checked", "targets_chosen"),
+        Step("create_group", "targets_chosen", "grouped"),
+        Step("attach", "grouped", "attached"),
+        Step("prepare", "attached", "prepared"),
+        Step("commit", "prepared", "committed"),
+        Step("dissolve", "committed", "dissolved"),
+        Step("reserve", "dissolved", "reserved"),
+        Step("expose", "reserved", "exposed"),
+        Step("finish", "exposed", "done"),
+    ]
+
+    def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
+        self.record, self.ctx = record, ctx
+        self.excluded: set[str] = set()      # targets another host took (32816)
+        super().__init__(record.lifecycle_id, persist, **kw)
+
+    def wanted(self, step: Step) -> bool:
+        if step.trigger == "expose":
+            return not self.record.options.transportable and self.ctx.consumer is not None
+        return True
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def array(self):
+        return self.ctx.array
+
+    @property
+    def prefix(self) -> str:
+        return f"vss-{self.lifecycle_id}-"
+
+    def _copy_rate(self) -> int:
+        rate = self.record.options.copy_rate
+        return self.ctx.settings.copy_rate if rate is None else rate
+
+    def _incremental(self) -> bool:
+        inc = self.record.options.incremental
+        return self.ctx.settings.incremental if inc is None else inc
+
+    def _fresh(self) -> list[Shadow]:
+        """Shadows whose mapping this lifecycle creates (not a reused incremental one)."""
+        return [s for s in self.record.shadows if not s.reused_fcmap]
+
+    # ------------------------------------------------------------ check
+    def do_check(self) -> None:
+        shadows = self.record.shadows
+        uids = [s.source_uid for s in shadows]
+        if not uids:
+            raise VssError(400, "no source volumes were given")
+        if len(set(uids)) != len(uids):
+            raise VssError(103, "a source volume is listed twice in one shadow-copy set")
+        found = self.array.volumes_by_uid(uids)
+        missing = [u for u in uids if u not in found]
+        if missing:
+            raise VssError(201, f"no volume on this array has UID {missing[0]}")
+        rate = self._copy_rate()
+        if self.ctx.settings.pool and self.ctx.settings.thin and rate != 0:
+            raise VssError(800, "space-efficient (se) targets need backgroundCopy 0")
+        for shadow in shadows:
+            vol = found[shadow.source_uid]
+            if not vol.online:
+                raise VssError(512, f"source volume {vol.name} is offline")
+            shadow.source_id, shadow.source_name, shadow.size = vol.id, vol.name, vol.size
+            cascade = [m for m in self.array.fcmaps_of_volume(vol.id) if m.source_id == vol.id]
+            if any((m.copy_rate == 0) != (rate == 0) for m in cascade if not m.incremental):
+                raise VssError(800, f"source {vol.name} already has localcopies with "
+                                    f"{'a copy rate above 0' if rate == 0 else 'copy rate 0'}; "
+                                    "one cascade cannot mix them")
+            if self._incremental():
+                reuse = next((m for m in cascade if m.incremental), None)
+                if reuse is not None:
+                    shadow.fcmap_id, shadow.fcmap_name = reuse.id, reuse.name
+                    shadow.target_id, shadow.reused_fcmap = reuse.target_id, True
+        self.objects = [s.source_id for s in shadows]
+
+    def undo_check(self) -> None:
+        """Nothing on the array to undo."""
+
+    # ------------------------------------------------------------ targets
+    def do_choose_targets(self) -> None:
+        settings = self.ctx.settings
+        if settings.pool:
+            self._create_targets()
+        else:
+            self._pick_free_targets()
+        missing = [s for s in self.record.shadows if s.target_id is None]
+        if missing:
+            raise VssError(3007, f"no free target of {missing[0].size} bytes for {missing[0].source_name}")
+        self.objects = [s.target_id for s in self.record.shadows]
+
+    def _pick_free_targets(self) -> None:
+        free = self.ctx.host(self.ctx.settings.free_host, 3005)
+        try:
+            pool = self.array.host_volumes(free.id)
+        except VssError:
+            raise
+        except Exception as exc:     # noqa: BLE001 - the manual's 102 says "while listing VSS_FREE"
+            code = getattr(exc, "code", 102)
+            raise VssError(code if code != 911 else 102, f"listing the free pool failed: {exc}") from None
+        taken = {s.target_id for s in self.record.shadows if s.target_id} | self.excluded
+        sources = {s.source_id for s in self.record.shadows}
+        for shadow in self.record.shadows:
+            if shadow.target_id is not None:
+                if shadow.reused_fcmap and shadow.target_id not in {v.id for v in pool}:
+                    # the incremental target is not back in the free pool (still exposed
+                    # or reserved by another set): take a fresh one instead
+                    shadow.fcmap_id = shadow.fcmap_name = None
+                    shadow.reused_fcmap = False
+                    shadow.target_id = None
+                else:
+                    continue
+            pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
+                         and v.id not in sources), None)
+            if pick is not None:
+                shadow.target_id, shadow.target_uid = pick.id, pick.uid
+                taken.add(pick.id)
+        for shadow in self.record.shadows:
+            if shadow.target_uid is None and shadow.target_id is not None:
+                shadow.target_uid = next((v.uid for v in pool if v.id == shadow.target_id), None)
+
+    def _fits(self, vol: Volume, shadow: Shadow) -> bool:
+        return (vol.size == shadow.size and vol.online
+                and (not vol.thin or self._copy_rate() == 0))
+
+    def _create_targets(self) -> None:
+        s = self.ctx.settings
+        existing = {v.name: v for v in self.array.volumes_named(f"{self.prefix}t")} if self.resuming else {}
+        for i, shadow in enumerate(self.record.shadows):
+            if shadow.target_id is not None and not shadow.target_created:
+                continue     # a reused incremental target
+            name = f"{self.prefix}t{i}"
+            vol = existing.get(name) or self.array.create_volume(
+                name, shadow.size, s.pool, s.iogroup or None, thin=s.thin,
+                compressed=s.compressed, deduped=s.deduped)
+            shadow.target_id, shadow.target_uid, shadow.target_created = vol.id, vol.uid, True
+
+    def undo_choose_targets(self) -> None:
+        for vol in self.array.volumes_named(f"{self.prefix}t"):
+            self.array.delete_volume(vol.id)
+            self.objects.append(vol.id)
+        for shadow in self.record.shadows:
+            if not shadow.reused_fcmap:
+                shadow.target_id = shadow.target_uid = None
+                shadow.target_created = False
+
+    # ------------------------------------------------------------ group
+    def do_create_group(self) -> None:
+        name = self.prefix.rstrip("-")
+        group = next(iter(self.array.groups_named(name)), None) if self.resuming else None
+        group = group or self.array.create_group(name)
+        self.record.group_id, self.record.group_name = group.id, group.name
+        self.objects = [group.id]
+
+    def undo_create_group(self) -> None:
+        for group in self.array.groups_named(self.prefix.rstrip("-")):
+            if group.name == self.prefix.rstrip("-"):
+                self.array.delete_group(group.id, force=True)
+                self.objects.append(group.id)
+        self.record.group_id = None
+
+    # ------------------------------------------------------------ attach
+    def do_attach(self) -> None:
+        if self.resuming:
+            self._adopt_existing_maps()
+        for shadow in self.record.shadows:
+            if shadow.reused_fcmap:
+                self.array.add_to_group(self.record.group_id, shadow.fcmap_id)
+        while True:
+            todo = [(i, s) for i, s in enumerate(self.record.shadows) if s.fcmap_id is None]
+            if not todo:
+                break
+            pairs = [(s.source_id, s.target_id, f"{self.prefix}{i}") for i, s in todo]
+            try:
+                maps = self.array.attach(pairs, copy_rate=self._copy_rate(),
+                                         incremental=self._incremental(), group_id=self.record.group_id)
+            except AttachRefused as exc:
+                if any(rc != TAKEN for rc in exc.refused.values()) or self.ctx.settings.pool:
+                    raise VssError(402 if exc.code != TAKEN else TAKEN, exc.detail) from None
+                # Another host attached these targets first: never share one, take the next.
+                for idx in exc.refused:
+                    shadow = todo[idx][1]
+                    self.excluded.add(shadow.target_id)
+                    shadow.target_id = shadow.target_uid = None
+                self.do_choose_targets()
+                self._persist(self)
+                continue
+            for (_, shadow), m in zip(todo, maps):
+                shadow.fcmap_id, shadow.fcmap_name = m.id, m.name
+        self.objects = [s.fcmap_id for s in self.record.shadows]
+
+    def _adopt_existing_maps(self) -> None:
+        by_name = {m.name: m for m in self.array.fcmaps_named(self.prefix)}
+        for i, shadow in enumerate(self.record.shadows):
+            m: FcMap | None = by_name.get(f"{self.prefix}{i}")
+            if m is not None and not shadow.reused_fcmap:
+                shadow.fcmap_id, shadow.fcmap_name, shadow.target_id = m.id, m.name, m.target_id
+
+    def undo_attach(self) -> None:
+        if self.record.group_id and self.array.group(self.record.group_id) is not None:
+            self.array.delete_group(self.record.group_id, force=True)
+        for m in self.array.fcmaps_named(self.prefix):
+            self.array.delete_fcmap(m.id, force=True)
+            self.objects.append(m.id)
+        for shadow in self.record.shadows:
+            if shadow.reused_fcmap:
+                m = self.array.fcmap(shadow.fcmap_id)
+                if m is not None and m.state in ("preparing", "prepared"):
+                    self.array.stop_fcmap(m.id, force=True)
+            else:
+                shadow.fcmap_id = shadow.fcmap_name = None
+
+    # ------------------------------------------------------------ prepare / commit
+    def do_prepare(self) -> None:
+        if self.resuming and self._group_state() in ("prepared", "copying"):
+            return
+        self.array.prepare_group(self.record.group_id)
+        self.objects = [self.record.group_id]
+
+    def undo_prepare(self) -> None:
+        """Prepared mappings are deleted by undoing attach."""
+
+    def _group_state(self) -> str | None:
+        group = self.array.group(self.record.group_id) if self.record.group_id else None
+        return group.state if group else None
+
+    def do_commit(self) -> None:
+        if self.resuming and self._group_state() in ("copying", "idle_or_copied"):
+            return
+        self.array.start_group(self.record.group_id)
+        self.objects = [self.record.group_id]
+
+    def undo_commit(self) -> None:
+        """A started copy is undone by deleting its mapping (undo attach)."""
+
+    def do_dissolve(self) -> None:
+        if self.array.group(self.record.group_id) if self.resuming else True:
+            self.array.delete_group(self.record.group_id, force=True)
+        self.objects = [self.record.group_id]
+
+    def undo_dissolve(self) -> None:
+        """The group's job was the common start; nothing to bring back."""
+
+    # ------------------------------------------------------------ hosts
+    def _pool_targets(self) -> list[str]:
+        return [s.target_id for s in self.record.shadows if not s.target_created]
+
+    def do_reserve(self) -> None:
+        res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
+        targets = [s.target_id for s in self.record.shadows]
+        self.array.map_volumes(res.id, targets)
+        if self._pool_targets():
+            free = self.ctx.host(self.ctx.settings.free_host, 3005)
+            self.array.unmap_volumes(free.id, self._pool_targets())
+        self.objects = targets
+
+    def undo_reserve(self) -> None:
+        if self._pool_targets():
+            free = self.ctx.host(self.ctx.settings.free_host, 3005)
+            self.array.map_volumes(free.id, self._pool_targets())
+        res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
+        self.array.unmap_volumes(res.id, [s.target_id for s in self.record.shadows])
+
+    def do_expose(self) -> None:
+        expose_shadows(self.ctx, self.record, self.record.shadows)
+        self.objects = [s.target_id for s in self.record.shadows]
+
+    def undo_expose(self) -> None:
+        hide_shadows(self.ctx, self.record.shadows)
+
+    def do_finish(self) -> None:
+        """The record stays: it is the shadow copy's file from now on."""
+
+    def undo_finish(self) -> None:
+        """Nothing to undo."""
+
+
+def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
+                   host_name: str | None = None) -> None:
+    """Map targets to a host and, when it is this host, locate the disks."""
+    host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
+    targets = [s.target_id for s in shadows]
+    for s in shadows:
+        if host.id not in s.exposed_to:
+            s.exposed_to.append(host.id)
+    ctx.array.map_volumes(host.id, targets)
+    if host_name is None and ctx.consumer is not None:
+        devices = ctx.consumer.after_map([s.target_uid for s in shadows])
+        for s in shadows:
+            s.device = devices.get(s.target_uid, s.device)
+
+
+def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
+    """Remove targets from every host they were shown to (the host side first)."""
+    hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
+    if not hosts:
+        return
+    mine = None
+    if ctx.consumer is not None:
+        try:
+            mine = ctx.consumer_host().id
+        except VssError:
+            mine = None
+    for host_id in hosts:
+        on_host = [s for s in shadows if host_id in s.exposed_to]
+        uids = [s.target_uid for s in on_host]
+        if host_id == mine:
+            ctx.consumer.before_unmap(uids)
+        ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
+        if host_id == mine:
+            ctx.consumer.after_unmap(uids)
+        for s in on_host:
+            s.exposed_to.remove(host_id)
+            if host_id == mine:
+                s.device = None

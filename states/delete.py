@@ -1,0 +1,143 @@
+"""Deleting shadow copies (manual 1.1, 5.1; F3).
+
+    requested --plan--> planned --unexpose--> unexposed --withdraw--> withdrawn
+              --release--> released --finish--> done
+
+plan      read the cascade: a no-copy (copy rate 0) mapping's older siblings read
+          through its target, so deleting S>T2 stops S>T1 as well (manual 5.1); the
+          shadow copies owning those older mappings are added to this delete. No change.
+unexpose  targets leave every host they were shown or imported to (host side first)
+withdraw  the mappings go: the chosen one with "stop older" when it has dependents,
+          then the stopped older ones. With incrementalLC the mapping is kept so that
+          the next shadow copy of the same source copies only what changed.
+release   targets from the free pool go back to vss_free_host; targets created in
+          storagePool are deleted
+finish    the shadow copies leave their sets' records
+
+A delete only goes forward: once asked, cleanup completes it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from adapters.cim.model import STOP_OLDER
+from orchestrator.records import Shadow
+from states.context import Context
+from states.create import hide_shadows
+from states.machine import Lifecycle, Step
+
+
+@dataclass
+class Item:
+    set_id: str
+    shadow: Shadow
+    cascaded: bool = False       # deleted because an older no-copy image lost its base
+    keep_mapping: bool = False   # incrementalLC
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Item":
+        return cls(**{**data, "shadow": Shadow(**data["shadow"])})
+
+
+# finder(fcmap_id) -> (set_id, shadow) owning that mapping, or None
+Finder = Callable[[str], "tuple[str, Shadow] | None"]
+
+
+def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: bool) -> list[str]:
+    """Add the owners of the no-copy mappings that a delete will stop. Returns ids of
+    foreign mappings (not the product's) that will be stopped, for the report."""
+    foreign: list[str] = []
+    seen = {it.shadow.fcmap_id for it in items}
+    for it in list(items):
+        m = ctx.array.fcmap(it.shadow.fcmap_id) if it.shadow.fcmap_id else None
+        it.keep_mapping = bool(m and incremental and m.incremental)
+        if m is None or it.keep_mapping or m.copy_rate != 0 or it.cascaded:
+            continue
+        for dep in ctx.array.dependent_fcmaps(m.id):
+            if dep in seen:
+                continue
+            seen.add(dep)
+            owner = find(dep)
+            if owner is None:
+                foreign.append(dep)
+            else:
+                items.append(Item(owner[0], owner[1], cascaded=True))
+    return foreign
+
+
+def withdraw(ctx: Context, items: list[Item], stop_dependent: int | None) -> list[str]:
+    """Delete the mappings; the first non-cascaded no-copy one takes its older
+    dependents down with it (`stop_dependent`), the cascaded ones go after."""
+    gone = []
+    for it in sorted(items, key=lambda i: i.cascaded):
+        if it.keep_mapping or not it.shadow.fcmap_id:
+            continue
+        m = ctx.array.fcmap(it.shadow.fcmap_id)
+        if m is None:
+            continue      # already gone (a resumed delete)
+        how = stop_dependent if (not it.cascaded and m.copy_rate == 0) else None
+        ctx.array.delete_fcmap(m.id, force=True, stop_dependent=how)
+        gone.append(m.id)
+    return gone
+
+
+def release(ctx: Context, shadows: list[Shadow]) -> None:
+    """Targets back where they came from: the free host, or deleted when created."""
+    pooled = [s.target_id for s in shadows if s.target_id and not s.target_created]
+    created = [s.target_id for s in shadows if s.target_id and s.target_created]
+    res = ctx.host(ctx.settings.reserved_host, 3006)
+    if pooled:
+        free = ctx.host(ctx.settings.free_host, 3005)
+        ctx.array.map_volumes(free.id, pooled)
+    if pooled or created:
+        ctx.array.unmap_volumes(res.id, pooled + created)
+    for vol_id in created:
+        if ctx.array.volume(vol_id) is not None and not ctx.array.fcmaps_of_volume(vol_id):
+            ctx.array.delete_volume(vol_id)
+
+
+class DeleteLifecycle(Lifecycle):
+    KIND = "delete"
+    STATES = ["requested", "planned", "unexposed", "withdrawn", "released", "done"]
+    STEPS = [
+        Step("plan", "requested", "planned", undoable=False),
+        Step("unexpose", "planned", "unexposed", undoable=False),
+        Step("withdraw", "unexposed", "withdrawn", undoable=False),
+        Step("release", "withdrawn", "released", undoable=False),
+        Step("finish", "released", "done", undoable=False),
+    ]
+
+    def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
+                 find: Finder, forget: Callable[[list[Item]], None], **kw):
+        self.items, self.ctx, self.find, self.forget = items, ctx, find, forget
+        self.foreign_stopped: list[str] = kw.pop("foreign_stopped", [])
+        super().__init__(lifecycle_id, persist, **kw)
+
+    def snapshot(self) -> dict:
+        return {**super().snapshot(), "items": [i.to_json() for i in self.items],
+                "foreign_stopped": self.foreign_stopped}
+
+    def do_plan(self) -> None:
+        self.foreign_stopped = plan_cascade(self.ctx, self.items, self.find, self.ctx.settings.incremental)
+        self.objects = [i.shadow.fcmap_id for i in self.items]
+
+    def do_unexpose(self) -> None:
+        hide_shadows(self.ctx, [i.shadow for i in self.items])
+
+    def do_withdraw(self) -> None:
+        self.objects = withdraw(self.ctx, self.items, STOP_OLDER)
+
+    def do_release(self) -> None:
+        for it in self.items:
+            if it.keep_mapping:
+                # a created target that keeps its incremental mapping joins the free pool
+                it.shadow.target_created = False
+        release(self.ctx, [i.shadow for i in self.items])
+        self.objects = [i.shadow.target_id for i in self.items]
+
+    def do_finish(self) -> None:
+        self.forget(self.items)

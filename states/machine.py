@@ -1,0 +1,151 @@
+"""The frame every lifecycle shares: a declared state table, run so that each step is
+persisted before its side effect and can be undone.
+
+A lifecycle module declares `STEPS`: rows of (trigger, from, to, do, undo). Going
+forward runs `do`; rolling back walks the reached rows backwards running `undo`. Both
+directions are ordinary pytransitions transitions (`<trigger>` and `undo_<trigger>`), so
+the table a reader checks against the manual is the machine that runs, and the
+diagram command draws it.
+
+Before a step's side effect the lifecycle's file says "in state X, about to run T";
+after it, "in state Y". A crash in between leaves `pending = T`: the cleanup then runs
+T again or undoes it, so every `do` and `undo` must be safe to repeat: it first looks
+at the array when `resuming` is set.
+
+Fault injection for the crash tests: VSSORCH_CRASH_AT=<kind>:<trigger>:before|after
+makes the process exit at once (os._exit, no cleanup of any kind) at that point.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import structlog
+from transitions import Machine
+
+log = structlog.get_logger("vssorch.lifecycle")
+
+CRASH_ENV = "VSSORCH_CRASH_AT"
+CRASH_EXIT = 86
+ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class Step:
+    trigger: str
+    source: str
+    dest: str
+    # undo is "" when the step changes nothing outside (or cannot be undone: then
+    # the lifecycle's policy completes instead of rolling back past it)
+    undoable: bool = True
+
+
+def crash_point(kind: str, trigger: str, when: str) -> None:
+    if os.environ.get(CRASH_ENV) == f"{kind}:{trigger}:{when}":
+        os._exit(CRASH_EXIT)
+
+
+class Lifecycle:
+    """Subclasses set KIND, STATES (forward order, last = done) and STEPS, and define
+    `do_<trigger>()` and `undo_<trigger>()` methods."""
+
+    KIND: str = ""
+    STATES: list[str] = []
+    STEPS: list[Step] = []
+
+    def __init__(self, lifecycle_id: str, persist: Callable[["Lifecycle"], None],
+                 state: str | None = None, pending: str | None = None, rolling_back: bool = False):
+        self.lifecycle_id = lifecycle_id
+        self._persist = persist
+        self.pending = pending
+        self.rolling_back = rolling_back
+        self.resuming = pending is not None or state is not None
+        self.objects: list[str] = []      # array objects the current step touched, for the log
+        self.machine = self.build_machine(self, state or self.STATES[0])
+
+    @classmethod
+    def build_machine(cls, model, initial: str, machine_class=Machine, **kw) -> Machine:
+        transitions = []
+        for s in cls.STEPS:
+            transitions.append({"trigger": s.trigger, "source": s.source, "dest": s.dest,
+                                "before": "_before", "after": "_after"})
+            if s.undoable:
+                transitions.append({"trigger": f"undo_{s.trigger}", "source": s.dest, "dest": s.source,
+                                    "before": "_before", "after": "_after"})
+        transitions.append({"trigger": "give_up", "source": "*", "dest": ROLLED_BACK,
+                            "after": "_after"})
+        return machine_class(model=model, states=[*cls.STATES, ROLLED_BACK], transitions=transitions,
+                             initial=initial, auto_transitions=False, send_event=True, **kw)
+
+    # ----------------------------------------------------------- the frame
+    def _before(self, event) -> None:
+        trigger = event.event.name
+        self.pending = trigger
+        self.objects = []
+        self._persist(self)
+        crash_point(self.KIND, trigger, "before")
+        getattr(self, f"do_{trigger}" if not trigger.startswith("undo_") else trigger)()
+
+    def _after(self, event) -> None:
+        trigger = event.event.name
+        self.pending = None
+        self._persist(self)
+        log.info("transition", lifecycle=self.lifecycle_id, kind=self.KIND, trigger=trigger,
+                 src=event.transition.source, dst=event.transition.dest, objects=self.objects)
+        crash_point(self.KIND, trigger, "after")
+
+    @property
+    def done(self) -> bool:
+        return self.state == self.STATES[-1]
+
+    def wanted(self, step: Step) -> bool:
+        """Rows a particular lifecycle skips (e.g. expose for transportable sets)."""
+        return True
+
+    def run(self, until: str | None = None) -> None:
+        """Walk forward to `until` (default: done). A pending step (a crash mid-step)
+        runs again: its `do` checks what already happened. Rows not wanted are passed
+        over without a side effect."""
+        for step in self.STEPS:
+            if self.state == until:
+                break
+            if step.source != self.state:
+                continue
+            if self.wanted(step):
+                self.trigger(step.trigger)
+            else:
+                self.machine.set_state(step.dest)
+        if until is None and not self.done:
+            raise RuntimeError(f"{self.KIND} {self.lifecycle_id} stopped in {self.state}")
+
+    def rollback(self) -> None:
+        """Undo every reached step, newest first; the file ends as rolled_back."""
+        self.rolling_back = True
+        if self.pending and not self.pending.startswith("undo_"):
+            # the crash came mid-step: its effect may be there, undo it as if it ran
+            step = next(s for s in self.STEPS if s.trigger == self.pending)
+            if step.undoable:
+                self.resuming = True
+                getattr(self, f"undo_{step.trigger}")()
+            self.pending = None
+        order = {s: i for i, s in enumerate(self.STATES)}
+        while order.get(self.state, 0) > 0:
+            step = next(s for s in self.STEPS if s.dest == self.state)
+            if not step.undoable:
+                raise RuntimeError(f"{self.KIND}: {step.trigger} cannot be undone")
+            if self.wanted(step):
+                self.trigger(f"undo_{step.trigger}")
+            else:
+                self.machine.set_state(step.source)
+        self.give_up()
+
+    def snapshot(self) -> dict:
+        """The lifecycle's part of its file (the subclass adds its data)."""
+        return {"kind": self.KIND, "lifecycle_id": self.lifecycle_id, "state": self.state,
+                "pending": self.pending, "rolling_back": self.rolling_back}
+
+    def can_roll_back(self) -> bool:
+        order = {s: i for i, s in enumerate(self.STATES)}
+        return all(s.undoable for s in self.STEPS
+                   if order[s.dest] <= order.get(self.state, 0) and self.wanted(s))
