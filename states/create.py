@@ -20,8 +20,11 @@ reserve         targets move from vss_free_host to vss_res_host (used, not free)
 expose          non-transportable sets only: targets mapped to this host and located
 finish          the file stays as the record of the set
 
-Every step up to attach is undone by rolling back; commit, dissolve and reserve are
-undone by undoing attach (deleting the new mappings) and the moves.
+Abort or failure undoes every step back to new: commit and dissolve by undoing attach
+(deleting the new mappings), reserve and expose by moving the targets back. After a
+crash, cleanup rolls back a set that had not reached committed, and any auto-release
+set; it completes a persistent set that had (the point-in-time copy exists).
+A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class CreateLifecycle(Lifecycle):
         Step("dissolve", "committed", "dissolved"),
         Step("reserve", "dissolved", "reserved"),
         Step("expose", "reserved", "exposed"),
-        Step("finish", "exposed", "done"),
+        Step("finish", "exposed", "done", undoable=False),
     ]
 
     def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
@@ -310,9 +313,6 @@ class CreateLifecycle(Lifecycle):
 
     def do_finish(self) -> None:
         """The record stays: it is the shadow copy's file from now on."""
-
-    def undo_finish(self) -> None:
-        """Nothing to undo."""
 
 
 def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],

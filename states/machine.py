@@ -60,12 +60,14 @@ class Lifecycle:
         self._persist = persist
         self.pending = pending
         self.rolling_back = rolling_back
-        self.resuming = pending is not None or state is not None
+        # a step that was running when the process died may have happened or not
+        self.resuming = pending is not None
         self.objects: list[str] = []      # array objects the current step touched, for the log
         self.machine = self.build_machine(self, state or self.STATES[0])
 
     @classmethod
-    def build_machine(cls, model, initial: str, machine_class=Machine, **kw) -> Machine:
+    def build_machine(cls, model, initial: str, machine_class=Machine, give_up: bool = True,
+                      **kw) -> Machine:
         transitions = []
         for s in cls.STEPS:
             transitions.append({"trigger": s.trigger, "source": s.source, "dest": s.dest,
@@ -73,8 +75,9 @@ class Lifecycle:
             if s.undoable:
                 transitions.append({"trigger": f"undo_{s.trigger}", "source": s.dest, "dest": s.source,
                                     "before": "_before", "after": "_after"})
-        transitions.append({"trigger": "give_up", "source": "*", "dest": ROLLED_BACK,
-                            "after": "_after"})
+        if give_up:     # the end of a rollback, from wherever it started
+            transitions.append({"trigger": "give_up", "source": "*", "dest": ROLLED_BACK,
+                                "after": "_after"})
         return machine_class(model=model, states=[*cls.STATES, ROLLED_BACK], transitions=transitions,
                              initial=initial, auto_transitions=False, send_event=True, **kw)
 

@@ -55,7 +55,7 @@ def mermaid(cls) -> str:
         pass
 
     model = Model()
-    cls.build_machine(model, cls.STATES[0], machine_class=GraphMachine, graph_engine="mermaid",
+    cls.build_machine(model, cls.STATES[0], machine_class=GraphMachine, graph_engine="mermaid", give_up=False,
                       title=f"{cls.KIND} lifecycle", show_state_attributes=False)
     return model.get_graph().draw(None)
 
