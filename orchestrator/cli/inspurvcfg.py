@@ -10,16 +10,22 @@ warning about settings that strand existing shadow copies) register with `@after
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+import uuid
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import (PARAMS, Config, Param, config_path, find_param, load_config,
                                  read_value)
 from orchestrator.configedit import set_value
-from orchestrator.errors import ConfigError, VssError
+from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, resolve_all, select,
+                                      volume_rows)
+from orchestrator.errors import MESSAGES, ConfigError, VssError
+from orchestrator.output import emit, human_size, warn
 
 PROG = "inspurvcfg"
 
@@ -100,6 +106,216 @@ def set_(args: argparse.Namespace) -> None:
         check(param, config)
 
 
+# ---------------------------------------------------------------- the array
+
+def _array_error(exc: Exception) -> VssError:
+    """An adapter failure (adapters.cim.model.ArrayCallError) as the manual's error."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, VssError):
+        return exc
+    if isinstance(code, int) and code in MESSAGES:
+        return VssError(code, getattr(exc, "detail", "") or str(exc))
+    return VssError(3002, f"{type(exc).__name__}: {exc}")
+
+
+def connect(config: Config, timeout_ms: int | None = None):
+    """The array the configuration names (the CIM adapter)."""
+    from orchestrator.engine import connect_array
+    if not config.cimom_host:
+        raise VssError(1004, "cimomHost is not set")
+    if timeout_ms is not None:
+        config = dataclasses.replace(config, cimom_timeout=timeout_ms)
+    try:
+        return connect_array(config)
+    except Exception as exc:
+        raise _array_error(exc) from None
+
+
+def _free_host(array, config: Config):
+    host = array.host_named(config.free_host_name)
+    if host is None:
+        raise VssError(3005, f"the array has no host named {config.free_host_name!r} (freeHostName)")
+    return host
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def _listvols_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("list", metavar="|".join(LISTS), help="which volumes")
+    _json_option(parser)
+
+
+@verb("listvols", "list the array's volumes: " + ", ".join(LISTS), _listvols_arguments)
+def listvols(args: argparse.Namespace) -> None:
+    config = load(args)
+    if args.list.lower() not in LISTS:       # before any array request
+        raise BadInput(308, f"unknown list {args.list!r}")
+    rows = select(volume_rows(connect(config)), args.list, config)
+    emit([r.as_dict() for r in rows], VOLUME_COLUMNS, args.json, empty="no volumes")
+
+
+def _volumes_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("volumes", nargs="+", metavar="VOLUME", help="volume UID, name or id")
+
+
+def _pool_check(array, config: Config, idents: Sequence[str], adding: bool):
+    """The volumes and the free host, once every volume passed the checks (nothing is
+    changed when one fails)."""
+    free = _free_host(array, config)
+    volumes = resolve_all(array, idents)
+    in_lc = {m.source_id for m in array.fcmaps_named("")} | {m.target_id for m in array.fcmaps_named("")}
+    todo = []
+    for v in volumes:
+        hosts = array.volume_hosts(v.id)
+        if v.id in in_lc:
+            raise VssError(32816, f"{v.name} is in a localcopy mapping; delete its shadow copy "
+                           "or mapping first")
+        pooled = any(h.id == free.id for h in hosts)
+        if adding:
+            others = [h.name for h in hosts if h.id != free.id]
+            if others:
+                raise VssError(37883, f"{v.name} is mapped to {', '.join(others)}; only "
+                               "unmapped volumes can join the free pool")
+        elif not pooled:
+            raise VssError(38163, f"{v.name} is not in the free pool ({config.free_host_name})")
+        if adding != pooled:
+            todo.append(v)
+    return free, volumes, todo
+
+
+@verb("add", "add volumes to the free pool of target volumes", _volumes_arguments)
+def add(args: argparse.Namespace) -> None:
+    config = load(args)
+    array = connect(config)
+    free, volumes, todo = _pool_check(array, config, args.volumes, adding=True)
+    if todo:
+        array.map_volumes(free.id, [v.id for v in todo])
+    for v in volumes:
+        state = "added to" if v in todo else "already in"
+        print(f"{v.name} ({v.uid}, {human_size(v.size)}): {state} the free pool")
+
+
+@verb("rem", "remove volumes from the free pool", _volumes_arguments)
+def rem(args: argparse.Namespace) -> None:
+    config = load(args)
+    array = connect(config)
+    free, volumes, todo = _pool_check(array, config, args.volumes, adding=False)
+    array.unmap_volumes(free.id, [v.id for v in todo])
+    for v in volumes:
+        print(f"{v.name} ({v.uid}): removed from the free pool")
+
+
+# What to do about the failures a test shadow copy typically meets.
+_HINTS = {
+    3007: "put unmapped volumes of each source's size in the free pool: inspurvcfg add <volume>",
+    103: "put unmapped volumes of each source's size in the free pool: inspurvcfg add <volume>",
+    3005: "create the free host on the array or set freeHostName",
+    3006: "create the reserved host on the array or set resHostName",
+    205: "map this host's initiators to an array host, or check storageProtocol",
+    100: "thin targets need backgroundCopy 0",
+    800: "use one copy rate for all shadow copies of a source",
+    512: "bring the volume online on the array",
+    5: "check username and password",
+    3002: "check cimomHost, cimomPort, usingSSL and caFile",
+}
+
+
+@verb("testsnapshot", "create, check and remove a real shadow copy of volumes", _volumes_arguments)
+def testsnapshot(args: argparse.Namespace) -> None:
+    from orchestrator.batch import HostData
+    from orchestrator.engine import Orchestrator
+    config = load(args)
+    try:
+        orch = Orchestrator.from_config(config)
+    except Exception as exc:
+        raise _array_error(exc) from None
+    volumes = resolve_all(orch.array, args.volumes)
+    initiator = getattr(config, "sim_initiator", "")
+    data = HostData(config) if initiator else None
+    length = 1 << 20
+    at_commit: dict[str, bytes] = {}
+
+    @contextmanager
+    def freeze():
+        if data is not None:
+            for v in volumes:
+                at_commit[v.uid] = data.read(initiator, v.uid, length)
+        yield
+
+    names = ", ".join(v.name for v in volumes)
+    print(f"creating a shadow copy of {names}")
+    set_id = f"testsnapshot-{uuid.uuid4().hex[:12]}"
+    try:
+        record = orch.create([v.uid for v in volumes], freeze=freeze, set_id=set_id)
+    except Exception as exc:
+        error = _array_error(exc)
+        hint = _HINTS.get(error.code)
+        raise VssError(error.code, error.detail + (f"; {hint}" if hint else "")) from None
+    problem = None
+    try:
+        for s in record.shadows:
+            where = f", shown here as {s.device}" if s.device else ""
+            print(f"  {s.source_name or s.source_uid} -> target {s.target_uid} (mapping {s.fcmap_name}){where}")
+            if data is not None and data.read(initiator, s.target_uid, length) != at_commit[s.source_uid]:
+                problem = f"target {s.target_uid} does not hold what {s.source_uid} held at commit"
+        if data is not None and problem is None:
+            print(f"  the first {human_size(length)} of each target equals its source at commit")
+        elif data is None:
+            print("  bytes not compared: simInitiator is not set (the embedded array's host I/O)")
+    finally:
+        orch.delete(set_id=set_id)
+        print("removed the test shadow copy")
+    if problem:
+        raise VssError(4001, problem)
+    print("testsnapshot: the configuration works")
+
+
+# ---------------------------------------------------------------- after set
+
+_CONNECTION = {"cimomHost", "cimomPort", "username", "password", "usingSSL", "caFile",
+               "namespace", "targetMCS", "cimomTimeout"}
+_HOST_SIDE = {"storageProtocol", "vmhost", "vmusername", "vmpassword", "vmcredential",
+              "vmdomain"}
+CHECK_TIMEOUT_MS = 5000
+
+
+@after_set
+def connection_test(param: Param, config: Config) -> None:
+    """New connection settings are tried at once; a failure is a warning (the setting is
+    saved and the next `set` may complete it), not an error."""
+    if param.key not in _CONNECTION or os.environ.get("VSSORCH_SET_CHECK", "1") == "0":
+        return
+    try:
+        timeout = min(config.cimom_timeout or CHECK_TIMEOUT_MS, CHECK_TIMEOUT_MS)
+        who = connect(config, timeout).identity()
+    except Exception as exc:
+        warn(PROG, f"connection test failed: {_array_error(exc)}")
+        return
+    print(f"connected: {who.product} {who.version}, cluster {who.cluster_name} ({who.cluster_id})")
+
+
+@after_set
+def stranded_copies(param: Param, config: Config) -> None:
+    """Manual 5.2: shadow copies made under the old host-side settings may not be
+    deletable under the new ones."""
+    if param.key not in _HOST_SIDE:
+        return
+    from orchestrator.engine import Orchestrator
+    from orchestrator.recovery import RecoveryStore
+    try:
+        sets = Orchestrator(config, None, RecoveryStore(config.state_dir)).sets()  # type: ignore[arg-type]
+    except VssError as exc:
+        warn(PROG, f"cannot tell whether shadow copies exist: {exc}")
+        return
+    if sets:
+        count = sum(len(s.shadows) for s in sets)
+        warn(PROG, f"{count} shadow copies exist (see 'vssorch list'); they were made with the "
+             f"previous {param.key} and deleting, importing or restoring them may now fail "
+             "(manual 5.2): change it back or delete them first")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, allow_abbrev=False,
                      description="Configure the VSS hardware provider.")
@@ -129,6 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc} (see '{PROG} --help')", 2)
     except ConfigError as exc:
         return _fail(exc.detail, 2)
+    except BadInput as exc:
+        return _fail(str(exc), 2)
     except VssError as exc:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
@@ -138,8 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at the null device so the flush at exit does not fail a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception as exc:        # a bug: still one line, never a traceback
-        return _fail(str(VssError(4001, f"{type(exc).__name__}: {exc}")), 1)
+    except Exception as exc:        # an adapter's error, or a bug: still one line, never a traceback
+        code = getattr(exc, "code", None)
+        error = _array_error(exc) if code in MESSAGES else VssError(4001, f"{type(exc).__name__}: {exc}")
+        return _fail(str(error), 1)
     return 0
 
 

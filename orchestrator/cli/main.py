@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import lifecycle, sim
+from . import batch, lifecycle, listing, sim
 
-COMMANDS = [sim, lifecycle]
+COMMANDS = [sim, lifecycle, batch, listing]
 
 
 def build_parser() -> argparse.ArgumentParser:
