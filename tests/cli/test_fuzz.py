@@ -6,7 +6,6 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
