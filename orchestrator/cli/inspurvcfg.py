@@ -165,7 +165,7 @@ def _pool_check(array, config: Config, idents: Sequence[str], adding: bool):
     changed when one fails)."""
     free = _free_host(array, config)
     volumes = resolve_all(array, idents)
-    in_lc = {m.source_id for m in array.fcmaps_named("")} | {m.target_id for m in array.fcmaps_named("")}
+    in_lc = {vid for m in array.fcmaps_named("") for vid in (m.source_id, m.target_id)}
     todo = []
     for v in volumes:
         hosts = array.volume_hosts(v.id)
