@@ -83,7 +83,7 @@ def test_set_every_parameter(run_cli, config_file: Path, name, value, line, attr
     (["set", "colour", "blue"], "unknown parameter 'colour'"),
     (["set", "cimomHost"], "the following arguments are required: value"),
     (["set", "cimomHost", "a", "b"], "unrecognized arguments: b"),
-    (["listvols", "all"], "invalid choice: 'listvols'"),
+    (["lsvols", "all"], "invalid choice: 'lsvols'"),
     ([], "the following arguments are required: VERB"),
 ])
 def test_refusals_are_one_line_and_exit_2(run_cli, config_file: Path, args, message):
