@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 # fcmap states as the array reports them (SVC's words)
 IDLE, PREPARING, PREPARED, COPYING, STOPPING, STOPPED = (
     "idle_or_copied", "preparing", "prepared", "copying", "stopping", "stopped")
+EMPTY_GROUP = "empty"     # a consistency group without mappings
 
 # StopDependentMaps values of ModifySynchronization (the SVC CIM agent's extension)
 STOP_NEWER, STOP_NEWER_AND_CURRENT, STOP_OLDER = 1, 2, 4
