@@ -1,0 +1,55 @@
+"""Several orchestrator processes (hosts) share one free pool: no target is used twice."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import SRC1, SRC2, write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOP = """
+import json, sys
+from pathlib import Path
+from orchestrator.config import load_config
+from orchestrator.engine import Orchestrator
+from orchestrator.errors import VssError
+orch = Orchestrator.from_config(load_config(Path(sys.argv[1])), consumer=None)
+used, codes = [], []
+for i in range(int(sys.argv[2])):
+    try:
+        r = orch.create(sys.argv[3:])
+    except VssError as e:
+        codes.append(e.code)
+        continue
+    used.append([r.lifecycle_id, [s.target_uid for s in r.shadows]])
+    if i % 2:
+        orch.delete(set_id=r.set_id)
+print(json.dumps({"used": used, "codes": codes, "left": [
+    [r.lifecycle_id, [s.target_uid for s in r.shadows]] for r in orch.sets()]}))
+"""
+
+
+def test_two_hosts_never_share_a_target(array, view, tmp_path):
+    procs = []
+    for name, sources in (("h1", [SRC1]), ("h2", [SRC2])):
+        cfg = write_config(tmp_path / f"{name}.yaml", array, tmp_path / name, backgroundCopy=100)
+        procs.append(subprocess.Popen([sys.executable, "-c", LOOP, str(cfg), "8", *sources], cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+        results.append(json.loads(out))
+    # what is left on each host: disjoint targets, each one on the reserved host once
+    left = [t for r in results for _, ts in r["left"] for t in ts]
+    assert len(left) == len(set(left))
+    vols = view.volumes()
+    res = {vols[n]["uid"] for n in view.host_volumes()["vss_res_host"]}
+    assert res == set(left)
+    assert all(code in (3007,) for r in results for code in r["codes"])      # only "pool empty"
+    # every mapping belongs to exactly one host's record
+    maps = view.fcmaps()
+    assert sorted(n for n in maps) == sorted(f"vss-{lc}-0" for r in results for lc, _ in r["left"])
+    assert view.groups() == []
