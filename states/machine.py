@@ -2,8 +2,9 @@
 persisted before its side effect and can be undone.
 
 A lifecycle module declares `STEPS`: rows of (trigger, from, to, do, undo). Going
-forward runs `do`; rolling back walks the reached rows backwards running `undo`. Both
-directions are ordinary pytransitions transitions (`<trigger>` and `undo_<trigger>`), so
+forward runs `do_<trigger>`; rolling back walks the reached rows backwards running
+`undo_<trigger>`. Both directions are ordinary pytransitions transitions (`<trigger>`
+and `revert_<trigger>`), so
 the table a reader checks against the manual is the machine that runs, and the
 diagram command draws it.
 
@@ -73,7 +74,7 @@ class Lifecycle:
             transitions.append({"trigger": s.trigger, "source": s.source, "dest": s.dest,
                                 "before": "_before", "after": "_after"})
             if s.undoable:
-                transitions.append({"trigger": f"undo_{s.trigger}", "source": s.dest, "dest": s.source,
+                transitions.append({"trigger": f"revert_{s.trigger}", "source": s.dest, "dest": s.source,
                                     "before": "_before", "after": "_after"})
         if give_up:     # the end of a rollback, from wherever it started
             transitions.append({"trigger": "give_up", "source": "*", "dest": ROLLED_BACK,
@@ -88,7 +89,7 @@ class Lifecycle:
         self.objects = []
         self._persist(self)
         crash_point(self.KIND, trigger, "before")
-        getattr(self, f"do_{trigger}" if not trigger.startswith("undo_") else trigger)()
+        getattr(self, trigger.replace("revert_", "undo_", 1) if trigger.startswith("revert_") else f"do_{trigger}")()
 
     def _after(self, event) -> None:
         trigger = event.event.name
@@ -125,7 +126,7 @@ class Lifecycle:
     def rollback(self) -> None:
         """Undo every reached step, newest first; the file ends as rolled_back."""
         self.rolling_back = True
-        if self.pending and not self.pending.startswith("undo_"):
+        if self.pending and not self.pending.startswith("revert_"):
             # the crash came mid-step: its effect may be there, undo it as if it ran
             step = next(s for s in self.STEPS if s.trigger == self.pending)
             if step.undoable:
@@ -138,7 +139,7 @@ class Lifecycle:
             if not step.undoable:
                 raise RuntimeError(f"{self.KIND}: {step.trigger} cannot be undone")
             if self.wanted(step):
-                self.trigger(f"undo_{step.trigger}")
+                self.trigger(f"revert_{step.trigger}")
             else:
                 self.machine.set_state(step.source)
         self.give_up()

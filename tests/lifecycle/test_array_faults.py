@@ -1,0 +1,72 @@
+"""Array faults at every array call of create and delete: a failure return code, or a
+reply cut off after the array did the work. Each run ends with the manual's code (or
+success), and after cleanup nothing is leaked: the array is as before, or holds the
+finished shadow copy."""
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.errors import MESSAGES, VssError
+
+from .conftest import SRC1, SRC2, fill
+
+
+def calls_of(array, orch, fn) -> int:
+    sent = orch.array.requests
+    fn()
+    return orch.array.requests - sent
+
+
+@pytest.mark.parametrize("action", ["fail", "drop"])
+def test_create_with_a_fault_at_each_call(array, view, make_orch, action):
+    orch = make_orch("f", consumer=None)
+    fill(array, SRC1, b"src1 ")
+    fill(array, SRC2, b"src2 ")
+    baseline = view.snapshot()
+    total = calls_of(array, orch, lambda: orch.delete(set_id=orch.create([SRC1, SRC2]).set_id))
+    assert view.snapshot() == baseline
+    codes = []
+    for nth in range(1, total + 1):
+        fresh = make_orch(f"f{nth}", consumer=None)          # a new process: no cached paths
+        array.faults([{"method": "*", "action": action, "nth": nth, "count": 1, "rc": 4}])
+        try:
+            fresh.create([SRC1, SRC2], set_id="s")
+            outcome = "created"
+        except VssError as err:
+            assert err.code in MESSAGES
+            outcome = err.code
+        array.clear_faults()
+        assert fresh.cleanup() is not None
+        sets = fresh.sets()
+        assert view.groups() == []
+        if sets:
+            assert outcome == "created" or sets[0].state == "done"
+            fresh.delete(set_id=sets[0].set_id)
+        assert view.snapshot() == baseline, f"fault at call {nth}: {outcome}"
+        codes.append(outcome)
+    print(f"\n{action}: {len(codes)} fault points, outcomes {sorted(set(map(str, codes)))}")
+    assert any(c != "created" for c in codes)
+
+
+@pytest.mark.parametrize("action", ["fail", "drop"])
+def test_delete_with_a_fault_at_each_call(array, view, make_orch, action):
+    fill(array, SRC1, b"src1 ")
+    baseline = view.snapshot()
+    probe = make_orch("p", consumer=None)
+    total = calls_of(array, probe, lambda: probe.delete(set_id=probe.create([SRC1, SRC2]).set_id))
+    for nth in range(1, total + 1):
+        orch = make_orch(f"d{nth}", consumer=None)
+        orch.create([SRC1, SRC2], set_id="s")
+        with_set = view.snapshot()
+        again = make_orch(f"d{nth}", consumer=None)
+        array.faults([{"method": "*", "action": action, "nth": nth, "count": 1, "rc": 4}])
+        try:
+            again.delete(set_id="s")
+        except VssError as err:
+            assert err.code in MESSAGES
+        array.clear_faults()
+        again.cleanup()
+        if again.sets():          # refused before anything changed: the set is whole
+            assert view.snapshot() == with_set, f"fault at call {nth}"
+            again.delete(set_id="s")
+        assert view.snapshot() == baseline, f"fault at call {nth}"
