@@ -201,6 +201,7 @@ class Orchestrator:
             lc.run(until)
         except Exception as exc:
             error = _as_vss_error(exc)
+            self.ctx.fresh()
             log.warning("lifecycle failed", lifecycle=lc.lifecycle_id, kind=lc.KIND, state=lc.state,
                         code=error.code, error=error.detail)
             self._undo(lc)
@@ -278,6 +279,7 @@ class Orchestrator:
             lc.run()
         except Exception as exc:
             error = _as_vss_error(exc)
+            self.ctx.fresh()
             if lc.can_roll_back():
                 self._undo(lc)
                 if lc.state == ROLLED_BACK:
@@ -304,6 +306,7 @@ class Orchestrator:
                 lc.run()
             except Exception as exc:
                 error = _as_vss_error(exc)
+                self.ctx.fresh()
                 if lc.can_roll_back():
                     try:
                         lc.rollback()
@@ -343,6 +346,7 @@ class Orchestrator:
     def cleanup(self) -> list[dict]:
         """Finish or roll back every unfinished lifecycle. Safe to run again."""
         report = []
+        self.ctx.fresh()
         try:
             pending = self.unfinished()
         except VssError as exc:

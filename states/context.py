@@ -2,7 +2,7 @@
 that decide how (taken from the configuration by the orchestrator)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from adapters.cim.model import Host
@@ -39,12 +39,21 @@ class Context:
     array: ArrayPort
     settings: Settings
     consumer: Consumer | None = None
+    # Array hosts by name, read in one request and kept: the free and reserved hosts
+    # are set up once by the administrator. fresh() forgets them (after a failure, or
+    # when a host may have changed), so a stale id costs one failed operation at most.
+    _hosts: dict[str, Host] = field(default_factory=dict)
+
+    def fresh(self) -> "Context":
+        self._hosts.clear()
+        return self
 
     def host(self, name: str, code: int) -> Host:
-        host = self.array.host_named(name)
-        if host is None:
+        if name not in self._hosts:
+            self._hosts.update({h.name: h for h in self.array.hosts()})
+        if name not in self._hosts:
             raise VssError(code, f"the array has no host named {name!r}")
-        return host
+        return self._hosts[name]
 
     def consumer_host(self) -> Host:
         """The array host carrying this machine's (or its hypervisor's) initiators."""

@@ -104,8 +104,11 @@ class CreateLifecycle(Lifecycle):
             vol = found[shadow.source_uid]
             if not vol.online:
                 raise VssError(512, f"source volume {vol.name} is offline")
+        existing = self.array.fcmaps_of_volumes([found[u].id for u in uids])
+        for shadow in shadows:
+            vol = found[shadow.source_uid]
             shadow.source_id, shadow.source_name, shadow.size = vol.id, vol.name, vol.size
-            cascade = [m for m in self.array.fcmaps_of_volume(vol.id) if m.source_id == vol.id]
+            cascade = [m for m in existing if m.source_id == vol.id]
             if any((m.copy_rate == 0) != (rate == 0) for m in cascade if not m.incremental):
                 raise VssError(800, f"source {vol.name} already has localcopies with "
                                     f"{'a copy rate above 0' if rate == 0 else 'copy rate 0'}; "

@@ -34,6 +34,7 @@ class Item:
     shadow: Shadow
     cascaded: bool = False       # deleted because an older no-copy image lost its base
     keep_mapping: bool = False   # incrementalLC
+    no_copy: bool = False        # copy rate 0: older siblings read through its target
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -52,10 +53,12 @@ def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: boo
     foreign mappings (not the product's) that will be stopped, for the report."""
     foreign: list[str] = []
     seen = {it.shadow.fcmap_id for it in items}
+    maps = {m.id: m for m in ctx.array.fcmaps_of_volumes(sorted({it.shadow.source_id for it in items}))}
     for it in list(items):
-        m = ctx.array.fcmap(it.shadow.fcmap_id) if it.shadow.fcmap_id else None
+        m = maps.get(it.shadow.fcmap_id)
         it.keep_mapping = bool(m and incremental and m.incremental)
-        if m is None or it.keep_mapping or m.copy_rate != 0 or it.cascaded:
+        it.no_copy = bool(m and m.copy_rate == 0)
+        if m is None or it.keep_mapping or m.copy_rate != 0 or it.cascaded or not m.dependent_count:
             continue
         for dep in ctx.array.dependent_fcmaps(m.id):
             if dep in seen:
@@ -69,19 +72,21 @@ def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: boo
     return foreign
 
 
-def withdraw(ctx: Context, items: list[Item], stop_dependent: int | None) -> list[str]:
-    """Delete the mappings; the first non-cascaded no-copy one takes its older
-    dependents down with it (`stop_dependent`), the cascaded ones go after."""
+def withdraw(ctx: Context, items: list[Item], stop_dependent: int | None, resuming: bool) -> list[str]:
+    """Delete the mappings; the non-cascaded no-copy ones take their dependents down
+    with them (`stop_dependent`), the cascaded ones go after. A resumed withdraw
+    first looks which mappings are still there."""
+    present = None
+    if resuming:
+        present = {m.id for m in ctx.array.fcmaps_of_volumes(sorted({i.shadow.source_id for i in items}))}
     gone = []
     for it in sorted(items, key=lambda i: i.cascaded):
-        if it.keep_mapping or not it.shadow.fcmap_id:
+        map_id = it.shadow.fcmap_id
+        if it.keep_mapping or not map_id or (present is not None and map_id not in present):
             continue
-        m = ctx.array.fcmap(it.shadow.fcmap_id)
-        if m is None:
-            continue      # already gone (a resumed delete)
-        how = stop_dependent if (not it.cascaded and m.copy_rate == 0) else None
-        ctx.array.delete_fcmap(m.id, force=True, stop_dependent=how)
-        gone.append(m.id)
+        how = stop_dependent if (not it.cascaded and it.no_copy) else None
+        ctx.array.delete_fcmap(map_id, force=True, stop_dependent=how)
+        gone.append(map_id)
     return gone
 
 
@@ -95,9 +100,11 @@ def release(ctx: Context, shadows: list[Shadow]) -> None:
         ctx.array.map_volumes(free.id, pooled)
     if pooled or created:
         ctx.array.unmap_volumes(res.id, pooled + created)
-    for vol_id in created:
-        if ctx.array.volume(vol_id) is not None and not ctx.array.fcmaps_of_volume(vol_id):
-            ctx.array.delete_volume(vol_id)
+    if created:
+        busy = {v for m in ctx.array.fcmaps_of_volumes(created) for v in (m.source_id, m.target_id)}
+        for vol_id in created:
+            if vol_id not in busy and ctx.array.volume(vol_id) is not None:
+                ctx.array.delete_volume(vol_id)
 
 
 class DeleteLifecycle(Lifecycle):
@@ -129,7 +136,7 @@ class DeleteLifecycle(Lifecycle):
         hide_shadows(self.ctx, [i.shadow for i in self.items])
 
     def do_withdraw(self) -> None:
-        self.objects = withdraw(self.ctx, self.items, STOP_OLDER)
+        self.objects = withdraw(self.ctx, self.items, STOP_OLDER, self.resuming)
 
     def do_release(self) -> None:
         for it in self.items:

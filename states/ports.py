@@ -27,6 +27,8 @@ class ArrayPort(Protocol):
     def delete_volume(self, volume_id: str) -> None: ...
 
     # --- hosts and masking
+    def hosts(self) -> list[Host]:
+        """Every host with its ports; one request."""
     def host_named(self, name: str) -> Host | None: ...
     def host_with_initiator(self, initiator: str) -> Host | None:
         """The host owning that WWPN or IQN, or None."""
@@ -42,6 +44,8 @@ class ArrayPort(Protocol):
     def fcmap(self, map_id: str) -> FcMap | None: ...
     def fcmaps_of_volume(self, volume_id: str) -> list[FcMap]:
         """Mappings where the volume is source or target."""
+    def fcmaps_of_volumes(self, volume_ids: Sequence[str]) -> list[FcMap]:
+        """Mappings where any of the volumes is source or target; one request."""
     def fcmaps_named(self, prefix: str) -> list[FcMap]: ...
     def dependent_fcmaps(self, map_id: str) -> list[str]:
         """Ids of the mappings whose targets read through this one's target."""

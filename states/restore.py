@@ -69,7 +69,8 @@ class RestoreLifecycle(Lifecycle):
         if m is None or m.state not in (COPYING, IDLE) or m.restoring:
             raise VssError(711, f"shadow copy {self.shadow.shadow_id} has no intact localcopy mapping")
         del self.items[1:]
-        for other in a.fcmaps_of_volume(self.shadow.source_id):
+        self.items[0].no_copy = m.copy_rate == 0
+        for other in a.fcmaps_of_volumes([self.shadow.source_id]):
             if other.source_id != self.shadow.source_id or other.id == m.id:
                 continue
             if other.copy_rate == 0 and m.id in a.dependent_fcmaps(other.id):
@@ -127,7 +128,7 @@ class RestoreLifecycle(Lifecycle):
 
     def do_withdraw(self) -> None:
         hide_shadows(self.ctx, [i.shadow for i in self.items])
-        self.objects = withdraw(self.ctx, self.items, STOP_NEWER_AND_CURRENT)
+        self.objects = withdraw(self.ctx, self.items, STOP_NEWER_AND_CURRENT, self.resuming)
 
     def do_settle(self) -> None:
         a = self.ctx.array

@@ -333,16 +333,16 @@ class CimArray:
                     wwpns=tuple(str(p).upper() for p in inst.get("PortWWN") or ()),
                     iqns=tuple(str(p).lower() for p in inst.get("iSCSIName") or ()))
 
-    def _hosts(self) -> list[Host]:
+    def hosts(self) -> list[Host]:
         return [self._host(i) for i in self._read("EnumerateInstances", HARDWARE_ID)]
 
     def host_named(self, name: str) -> Host | None:
-        return next((h for h in self._hosts() if h.name == name), None)
+        return next((h for h in self.hosts() if h.name == name), None)
 
     def host_with_initiator(self, initiator: str) -> Host | None:
         port = initiator.strip()
         wwpn = port.replace(":", "").upper()
-        return next((h for h in self._hosts() if wwpn in h.wwpns or port.lower() in h.iqns), None)
+        return next((h for h in self.hosts() if wwpn in h.wwpns or port.lower() in h.iqns), None)
 
     def _controller(self, host_id: str) -> CIMInstanceName:
         if host_id not in self._controllers:
@@ -417,6 +417,10 @@ class CimArray:
     def fcmaps_of_volume(self, volume_id: str) -> list[FcMap]:
         insts = self._read("References", self._vol_path(volume_id), ResultClass=FCMAP)
         return [self._fcmap(i) for i in insts]
+
+    def fcmaps_of_volumes(self, volume_ids: Sequence[str]) -> list[FcMap]:
+        ids = set(volume_ids)
+        return [m for m in self._all_fcmaps() if m.source_id in ids or m.target_id in ids]
 
     def fcmaps_named(self, prefix: str) -> list[FcMap]:
         return [m for m in self._all_fcmaps() if m.name.startswith(prefix)]

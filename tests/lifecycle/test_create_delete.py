@@ -180,3 +180,20 @@ def test_cleanup_with_nothing_broken_does_nothing(array, view, orch):
     assert orch.cleanup() == []
     assert orch.cleanup() == []
     assert view.snapshot() == before
+
+
+def test_request_budget_does_not_grow_with_the_set(array, orch):
+    """Create: at most 10 + 2 requests per volume, in fact constant; commit 1; delete 3 + 1 per volume."""
+    orch.delete(set_id=orch.create([SRC1]).set_id)          # first use: services and paths found once
+    for uids in ([SRC1], [SRC1, SRC2]):
+        sent = orch.array.requests
+        orch.prepare("budget", uids)
+        before_commit = orch.array.requests
+        orch.commit("budget")
+        assert orch.array.requests - before_commit == 1
+        orch.post_commit("budget")
+        created = orch.array.requests - sent
+        assert created <= 12 <= 10 + 2 * len(uids)
+        sent = orch.array.requests
+        orch.delete(set_id="budget")
+        assert orch.array.requests - sent <= 3 + len(uids)
