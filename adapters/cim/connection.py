@@ -77,7 +77,10 @@ class Transport:
     def read(self, op: str, *args, **kwargs):
         """An intrinsic operation (enumerate, get, associators...): safe to repeat."""
         retrying = Retrying(retry=retry_if_exception(E.is_transient), stop=stop_after_attempt(ATTEMPTS),
-                            wait=wait_exponential(multiplier=0.2, max=2), sleep=self._sleep, reraise=True)
+                            wait=wait_exponential(multiplier=0.2, max=2), sleep=self._sleep, reraise=True,
+                            before_sleep=lambda state: log.info(
+                                "cim read retried", op=op, attempt=state.attempt_number,
+                                reason=E.one_line(state.outcome.exception(), 120)))
         try:
             for attempt in retrying:
                 with attempt:

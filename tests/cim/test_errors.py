@@ -52,9 +52,11 @@ def test_closed_port_is_3002(sim):
     live.groups_named("")                        # service known
     live.identity()
     sim.stop()
+    sent = live.requests
     with pytest.raises(ArrayCallError) as err:
         live.create_group("cim-never")
     assert err.value.code == 3002 and not isinstance(err.value, OutcomeUnknown)
+    assert live.requests - sent == 3
 
 
 def test_attach_onto_a_taken_target_is_refused_whole(cim, view):
