@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from pywbem import CIMDateTime, MinutesFromUTC
 
 from . import returncodes as rc
 from .clock import SimClock
@@ -61,12 +65,20 @@ class Array:
         with self.store.transaction():
             self._bootstrap(cluster_name)
             start = float(self.store.meta_get("sim_time", "0"))
+            if self.store.meta_get("sim_epoch") is None:
+                self.store.meta_set("sim_epoch", repr(time.time()))
+            # Simulated second 0 is this wall-clock instant: dates the array reports
+            # (a mapping's StartTime) are sim_epoch + simulated seconds.
+            self.sim_epoch = float(self.store.meta_get("sim_epoch"))
         self.clock = SimClock(start=start, scale=time_scale)
         self.engine = FlashCopyEngine(self.store.conn, self.clock)
         with self.store.transaction():
             self.engine.ensure_schema()
         self.identity = Identity(self.store.meta_get("cluster_id"), self.store.meta_get("cluster_name"))
         self.naming = Naming(self.identity.cluster_id, namespace)
+        # Instances built per class since the last reset: tests read it (admin stats)
+        # to check that a lookup builds what it returns and nothing else.
+        self.built: Counter[str] = Counter()
 
     # ------------------------------------------------------------ bootstrap
     def _bootstrap(self, cluster_name: str) -> None:
@@ -81,6 +93,10 @@ class Array:
             self.store.conn.execute(
                 "INSERT INTO pools(id, name, capacity, thin, compression) VALUES(?,?,?,?,?)",
                 (i, name, cap, int(thin), int(compression)))
+
+    def datetime(self, sim_seconds: float) -> CIMDateTime:
+        """A simulated instant as a CIM timestamp in UTC."""
+        return CIMDateTime.fromtimestamp(self.sim_epoch + sim_seconds, MinutesFromUTC(0))
 
     def persist_clock(self) -> None:
         self.store.meta_set("sim_time", repr(self.clock()))

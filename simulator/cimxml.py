@@ -135,7 +135,7 @@ def intrinsic_response(req: Request, result, host: str) -> bytes:
     items = []
     for obj in result:
         if isinstance(obj, CIMInstance):
-            if req.method in ("Associators", "References"):
+            if req.method in ("Associators", "References", "ExecQuery"):
                 path = obj.path.copy()
                 path.host = host
                 items.append(X.VALUE_OBJECTWITHPATH(path.tocimxml(), obj.tocimxml(ignore_path=True)))

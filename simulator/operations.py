@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pywbem import CIMClassName, CIMError, CIMInstanceName, NocaseDict
 
+from . import query
 from .array import Array
 from .cimxml import (CIM_ERR_FAILED, CIM_ERR_INVALID_CLASS, CIM_ERR_INVALID_NAMESPACE,
                      CIM_ERR_INVALID_PARAMETER, CIM_ERR_METHOD_NOT_FOUND, CIM_ERR_NOT_FOUND,
                      CIM_ERR_NOT_SUPPORTED, CIMFailure, Request, typed_param)
 from .providers import ALL_METHODS, ALL_PROVIDERS, DELETABLE
-from .providers.base import AssociationProvider
+from .providers.base import AssociationProvider, only_properties, paths_only
 from .returncodes import ArrayError
 
 CLASS_OPERATIONS = {"GetClass", "EnumerateClasses", "EnumerateClassNames",
@@ -27,16 +28,6 @@ def _identity(path: CIMInstanceName) -> tuple:
                          for k, v in path.keybindings.items())))
 
 
-def _filter_properties(inst, property_list, only: set[str] | None = None):
-    if property_list is None and only is None:
-        return inst
-    keep = {p.lower() for p in property_list} if property_list is not None else None
-    out = inst.copy()
-    for name in list(out.properties):
-        low = name.lower()
-        if (keep is not None and low not in keep) or (only is not None and low not in only):
-            del out.properties[name]
-    return out
 
 
 class Operations:
@@ -73,7 +64,9 @@ class Operations:
     def _require(self, path) -> CIMInstanceName:
         if not isinstance(path, CIMInstanceName):
             raise CIMFailure(CIM_ERR_INVALID_PARAMETER, "an instance path is required")
-        if self._get(path) is None:
+        with paths_only():  # existence only: no need to build its properties
+            found = self._get(path)
+        if found is None:
             raise CIMFailure(CIM_ERR_NOT_FOUND, f"no instance {path}")
         return path
 
@@ -109,19 +102,43 @@ class Operations:
 
     def op_EnumerateInstances(self, p):
         classname = self._class(p["ClassName"].classname)
-        deep = p.get("DeepInheritance", True)
-        only = None if deep else self.schema.property_names(classname)
-        return [_filter_properties(inst, p.get("PropertyList"), only)
-                for prov in self._providers_under(classname) for inst in prov.enumerate(self.a)]
+        wanted = p.get("PropertyList")
+        if not p.get("DeepInheritance", True):  # only the properties the named class declares
+            declared = self.schema.property_names(classname)
+            wanted = declared if wanted is None else [n for n in wanted if n.lower() in declared]
+        with only_properties(wanted):
+            return [inst for prov in self._providers_under(classname) for inst in prov.enumerate(self.a)]
+
+    def op_ExecQuery(self, p):
+        """The WQL/CQL subset in query.py; indexed lookups where the condition allows."""
+        q = query.parse(p.get("QueryLanguage"), p.get("Query"))
+        classname = self._class(q.classname)
+        used = query.properties_used(q.where)
+        wanted = None if q.properties is None else {n.lower() for n in q.properties} | used
+        terms = query.index_terms(q.where)
+        out = []
+        with only_properties(wanted):
+            for prov in self._providers_under(classname):
+                found = _indexed(self.a, prov, terms) if terms else None
+                for inst in (prov.enumerate(self.a) if found is None else found):
+                    if query.matches(inst, q.where):
+                        out.append(inst)
+        if q.properties is not None and used:
+            keep = {n.lower() for n in q.properties}
+            for inst in out:
+                for name in [n for n in inst.properties if n.lower() not in keep]:
+                    del inst.properties[name]
+        return out
 
     def op_GetInstance(self, p):
         path = p.get("InstanceName")
         if not isinstance(path, CIMInstanceName):
             raise CIMFailure(CIM_ERR_INVALID_PARAMETER, "InstanceName is required")
-        inst = self._get(path)
+        with only_properties(p.get("PropertyList")):
+            inst = self._get(path)
         if inst is None:
             raise CIMFailure(CIM_ERR_NOT_FOUND, f"no instance {path}")
-        return [_filter_properties(inst, p.get("PropertyList"))]
+        return [inst]
 
     def op_DeleteInstance(self, p):
         path = self._require(p.get("InstanceName"))
@@ -148,7 +165,9 @@ class Operations:
                                    else result_class) if result_class else None
         result_role = p.get("ResultRole")
         seen, out = set(), []
-        for assoc in self._association_instances(obj, p.get("AssocClass"), p.get("Role")):
+        with paths_only():  # only the associations' references are read
+            assocs = list(self._association_instances(obj, p.get("AssocClass"), p.get("Role")))
+        for assoc in assocs:
             for name, value in assoc.path.keybindings.items():
                 if not isinstance(value, CIMInstanceName) or _identity(value) == me:
                     continue
@@ -174,10 +193,12 @@ class Operations:
         if self._is_class_level(p):
             return self._class_level("Associators", p)
         out = []
-        for path in self._far_ends(p):
-            inst = self._get(path)
-            if inst is not None:
-                out.append(_filter_properties(inst, p.get("PropertyList")))
+        far = self._far_ends(p)
+        with only_properties(p.get("PropertyList")):
+            for path in far:
+                inst = self._get(path)
+                if inst is not None:
+                    out.append(inst)
         return out
 
     def _references(self, p):
@@ -187,12 +208,14 @@ class Operations:
     def op_ReferenceNames(self, p):
         if self._is_class_level(p):
             return self._class_level("ReferenceNames", p)
-        return [inst.path for inst in self._references(p)]
+        with paths_only():
+            return [inst.path for inst in self._references(p)]
 
     def op_References(self, p):
         if self._is_class_level(p):
             return self._class_level("References", p)
-        return [_filter_properties(inst, p.get("PropertyList")) for inst in self._references(p)]
+        with only_properties(p.get("PropertyList")):
+            return self._references(p)
 
     def _class_level(self, method: str, p):
         params = dict(p)
@@ -241,6 +264,22 @@ class Operations:
 
     def method_decl(self, req: Request):
         return self.schema.method(req.target.classname, req.method)
+
+
+def _indexed(a: Array, prov, terms):
+    """The provider's instances matching any of the terms, each once; None if one of
+    the terms has no index (then the provider is scanned)."""
+    out, seen = [], set()
+    for prop, values in terms:
+        found = prov.lookup(a, prop, values)
+        if found is None:
+            return None
+        for inst in found:
+            key = _identity(inst.path)
+            if key not in seen:
+                seen.add(key)
+                out.append(inst)
+    return out
 
 
 def _is_out_only(pdecl) -> bool:

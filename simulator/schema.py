@@ -25,6 +25,7 @@ class Schema:
             cls = self.repo.GetClass(name, LocalOnly=False, IncludeQualifiers=True)
             self._classes[name.lower()] = cls
         self._subclass_cache: dict[tuple[str, str], bool] = {}
+        self._declared: dict[str, tuple] = {}
 
     def get(self, classname: str) -> pywbem.CIMClass | None:
         return self._classes.get(classname.lower())
@@ -46,6 +47,17 @@ class Schema:
                     break
                 cls = self.get(cls.superclass) if cls.superclass else None
             self._subclass_cache[key] = hit
+        return hit
+
+    def declared(self, classname: str) -> tuple:
+        """(lower-case name, name, type, is_array, reference_class) of each property,
+        in declaration order: what building an instance needs, computed once."""
+        key = classname.lower()
+        hit = self._declared.get(key)
+        if hit is None:
+            hit = self._declared[key] = tuple(
+                (name.lower(), name, d.type, d.is_array, d.reference_class)
+                for name, d in self.get(classname).properties.items())
         return hit
 
     def property_names(self, classname: str) -> set[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import structlog
 
 from .array import Array
-from .seed import apply_seed
+from .seed import SeedError, apply_seed
 from .server import ArrayServer
 from .tls import ensure_certificate
 
@@ -78,11 +78,22 @@ def serve(opts: ServeOptions) -> int:
     return 0
 
 
+class OptionError(ValueError):
+    """Options that cannot go together: the caller prints one line and exits 2."""
+
+
 def main(argv=None) -> int:  # python -m simulator.serve, for tests that want no product code
     import argparse
     p = argparse.ArgumentParser(prog="python -m simulator.serve")
     add_arguments(p)
-    return serve(options_from(p.parse_args(argv)))
+    try:
+        return serve(options_from(p.parse_args(argv)))
+    except (OptionError, SeedError) as exc:
+        print(f"{p.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{p.prog}: error: cannot start the array: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def add_arguments(p) -> None:
@@ -105,9 +116,11 @@ def add_arguments(p) -> None:
 def options_from(args) -> ServeOptions:
     import os
     if (args.cert is None) != (args.key is None):
-        raise SystemExit("error: --cert and --key go together")
-    if args.time_scale <= 0:
-        raise SystemExit("error: --time-scale must be positive")
+        raise OptionError("--cert and --key go together")
+    if not args.time_scale > 0:  # also refuses nan
+        raise OptionError("--time-scale must be positive")
+    if not 0 <= args.port <= 65535:
+        raise OptionError(f"--port {args.port} is not within 0..65535")
     return ServeOptions(state=args.state, seed=args.seed, host=args.host, port=args.port, http=args.http,
                         cert=args.cert, key=args.key, namespace=args.namespace, time_scale=args.time_scale,
                         user=args.user, password=os.environ.get(args.password_env, DEFAULT_PASSWORD))

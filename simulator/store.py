@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS volumes (
     deduplicated INTEGER NOT NULL DEFAULT 0,
     online INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS volumes_pool ON volumes(pool_id);
+CREATE INDEX IF NOT EXISTS volumes_iogrp ON volumes(iogrp_id);
+CREATE INDEX IF NOT EXISTS volumes_lower_name ON volumes(lower(name));  -- queries ignore case
 CREATE TABLE IF NOT EXISTS hosts (
     id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
     port_type TEXT NOT NULL CHECK (port_type IN ('fc', 'iscsi')));

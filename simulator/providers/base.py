@@ -4,6 +4,8 @@ request, so they always show the array's current state.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Callable, Iterable
 
 import pywbem
@@ -33,6 +35,32 @@ def typed(cimtype: str, value):
     return value
 
 
+# Per-request shaping of the instances providers build (the store lock serialises
+# requests, context variables keep it correct anyway): association traversals only
+# need paths, and a PropertyList saves building and encoding the other properties.
+_paths_only: ContextVar[bool] = ContextVar("paths_only", default=False)
+_wanted: ContextVar[frozenset[str] | None] = ContextVar("wanted", default=None)
+
+
+@contextmanager
+def paths_only():
+    token = _paths_only.set(True)
+    try:
+        yield
+    finally:
+        _paths_only.reset(token)
+
+
+@contextmanager
+def only_properties(names):
+    """Build instances with these properties only (None: all)."""
+    token = _wanted.set(None if names is None else frozenset(n.lower() for n in names))
+    try:
+        yield
+    finally:
+        _wanted.reset(token)
+
+
 def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstance:
     """An instance of path's class with its non-null properties, typed as declared.
 
@@ -40,16 +68,21 @@ def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstan
     clients, sblim's wbemcli among them, cannot parse an empty <PROPERTY/> element."""
     cls = array.schema.get(path.classname)
     inst = CIMInstance(cls.classname, path=path)
+    if _paths_only.get():
+        return inst
+    array.built[cls.classname] += 1
+    wanted = _wanted.get()
     given = {k.lower(): v for k, v in props.items()}
     for key, value in path.keybindings.items():
         given.setdefault(key.lower(), value)
-    for name, decl in cls.properties.items():
-        value = typed(decl.type, given.get(name.lower()))
+    for low, name, cimtype, is_array, ref_class in array.schema.declared(cls.classname):
+        if wanted is not None and low not in wanted:
+            continue
+        value = typed(cimtype, given.get(low))
         if value is None:
             continue
-        inst.properties[name] = CIMProperty(
-            name, value, type=decl.type, is_array=decl.is_array,
-            reference_class=decl.reference_class)
+        inst.properties[name] = CIMProperty(name, value, type=cimtype, is_array=is_array,
+                                            reference_class=ref_class)
     return inst
 
 
@@ -58,6 +91,11 @@ class Provider:
 
     def enumerate(self, array: Array) -> Iterable[CIMInstance]:
         raise NotImplementedError
+
+    def lookup(self, array: Array, prop: str, values: list) -> list[CIMInstance] | None:
+        """Instances whose property `prop` (lower case) may equal one of values, from an
+        index; None when this class has no index on it (the caller scans)."""
+        return None
 
     def get(self, array: Array, path: CIMInstanceName) -> CIMInstance | None:
         """Default: look the path up among all instances (fine for small classes)."""

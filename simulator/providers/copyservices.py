@@ -3,7 +3,7 @@
 The engine (flashcopy.py) owns the rules; this module only translates."""
 from __future__ import annotations
 
-from pywbem import CIMDateTime, CIMInstanceName, Uint16, Uint32
+from pywbem import CIMInstanceName, Uint16, Uint32
 
 from .. import naming as N
 from .. import returncodes as rc
@@ -34,7 +34,7 @@ def mapping_instance(a: Array, m):
         "CopyRate": m.copy_rate, "CleanRate": m.clean_rate, "Progress": m.progress,
         "Incremental": m.incremental, "Difference": m.difference, "GrainSize": m.grain_size,
         "DependentMappingCount": m.dependent_count, "IOGroupId": str(src["iogrp_id"]),
-        "StartTime": CIMDateTime.fromtimestamp(m.start_time) if m.start_time is not None else None,
+        "StartTime": a.datetime(m.start_time) if m.start_time is not None else None,
         "Restoring": m.restoring,
         "SynchronizedSetID": str(group.id) if group else None,
         "SynchronizedSetName": group.name if group else None,
@@ -115,10 +115,13 @@ def _job_state(a: Array, row) -> tuple[int, str | None]:
     """A prepare job runs while its mapping/group prepares, and ends with it."""
     if row["final_state"] is not None:
         return row["final_state"], row["error"]
-    if row["subject_kind"] == "map":
-        subject = next((m for m in a.engine.list_mappings() if m.id == row["subject_id"]), None)
-    else:
-        subject = a.engine.group(row["subject_id"])
+    try:
+        if row["subject_kind"] == "map":
+            subject = a.engine.mapping(row["subject_id"])
+        else:
+            subject = a.engine.group(row["subject_id"])
+    except ArrayError:  # deleted while (or after) preparing
+        subject = None
     state = getattr(subject, "state", None)
     if state == "preparing":
         return JOB_RUNNING, None
@@ -135,8 +138,10 @@ def job_instance(a: Array, row):
     status = {JOB_RUNNING: [2, 5], JOB_COMPLETED: [2, 17], JOB_EXCEPTION: [6, 17]}[state]
     sync = None
     if row["subject_kind"] == "map":
-        m = next((m for m in a.engine.list_mappings() if m.id == row["subject_id"]), None)
-        sync = m.sync_state if m else None
+        try:
+            sync = a.engine.mapping(row["subject_id"]).sync_state
+        except ArrayError:
+            sync = None
     return make_instance(a, a.naming.job(row["id"]), {
         "ElementName": f"{row['method']} {row['subject_kind']} {row['subject_id']}",
         "JobState": state, "OperationalStatus": status, "PercentComplete": 100 if state != JOB_RUNNING else 0,

@@ -47,7 +47,7 @@ def volume_instance(a: Array, row):
         "GroupID": str(grp["id"]), "GroupName": grp["name"],
         "IsSpaceEfficient": thin, "ThinlyProvisioned": thin,
         "Compressed": bool(row["compressed"]), "Deduplicated": bool(row["deduplicated"]),
-        "FlashCopyMapCount": len(a.engine.mappings_of_volume(row["id"])),
+        "FlashCopyMapCount": a.engine.mapping_count(row["id"]),
         "CopyCount": 1, "Type": 1,
         "OperationalStatus": [OK] if row["online"] else [OFFLINE],
         "EnabledState": 2 if row["online"] else 3})
@@ -59,6 +59,24 @@ class VolumeProvider(Provider):
     def enumerate(self, a: Array):
         for row in a.db.execute("SELECT * FROM volumes ORDER BY id").fetchall():
             yield volume_instance(a, row)
+
+    # query property -> (column, how a literal becomes a column value)
+    _INDEXED = {"name": ("uid", lambda v: str(v).upper()), "uniqueid": ("uid", lambda v: str(v).upper()),
+                "elementname": ("lower(name)", lambda v: str(v).lower()),
+                "volumename": ("lower(name)", lambda v: str(v).lower()),
+                "deviceid": ("id", lambda v: int(v) if str(v).isdigit() else -1)}
+
+    def lookup(self, a: Array, prop, values):
+        if prop not in self._INDEXED:
+            return None
+        column, convert = self._INDEXED[prop]
+        keys = list(dict.fromkeys(convert(v) for v in values))
+        rows = []
+        for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = keys[i:i + 500]
+            rows += a.db.execute(f"SELECT * FROM volumes WHERE {column} IN ({','.join('?' * len(chunk))})",
+                                 chunk).fetchall()
+        return [volume_instance(a, row) for row in sorted(rows, key=lambda r: r["id"])]
 
     def get(self, a: Array, path):
         row = a.row("volumes", "id", a.naming.volume_id(path))
