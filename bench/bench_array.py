@@ -1,5 +1,6 @@
 """Embedded array at scale: requests/s and latency of GetInstance, an Associators
-call on one host view, and ExposePaths/HidePaths, on a small and a large array.
+call on one host view (20 volumes), ExposePaths/HidePaths and a query for 64
+volumes by UID, on a small and a large array.
 The point: the cost must not grow with the array's size.
 
     .venv/bin/python -m bench.bench_array [--quick]
@@ -13,6 +14,9 @@ from pathlib import Path
 from bench.common import print_table, summary, timed, write_json
 from tests.support.arrayproc import ROOT, ArrayProcess
 
+# Same shape as simulator/seeds/scale.yaml (host n sees its ten volumes and its
+# neighbour's ten), so both sizes answer the host-view call with 20 volumes and only
+# the array's size differs.
 SMALL_SEED = """
 pools: [{name: Pool0, capacity: 4096TiB}]
 hosts:
@@ -20,8 +24,14 @@ hosts:
 volumes:
   - {name: "vol{n:05d}", count: %(volumes)d, size: 1GiB, pool: Pool0}
 mappings:
-  - {host: "host{n:04d}", count: %(hosts)d, volumes: ["vol{n:04d}0", "vol{n:04d}1"]}
+  - {host: "host{n:04d}", count: %(hosts)d, volumes: [%(own)s]}
+  - {host: "host{n:04d}", count: %(hosts)d, shift: 1, force: true, volumes: [%(next)s]}
 """
+
+
+def small_seed(volumes: int, hosts: int) -> str:
+    own = ", ".join(f'"vol{{n:04d}}{i}"' for i in range(10))
+    return SMALL_SEED % {"hosts": hosts, "volumes": volumes, "own": own, "next": own.replace("{n:", "{v:")}
 
 
 def measure(sim: ArrayProcess, reps: int) -> list[dict]:
@@ -31,6 +41,11 @@ def measure(sim: ArrayProcess, reps: int) -> list[dict]:
     pc = pcs["host0003"]
     spare = conn.GetInstance(conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")[-1])["Name"]
     ccs = conn.EnumerateInstanceNames("IBMTSSVC_ControllerConfigurationService")[0]
+
+    names = ", ".join(f"'vol{n:05d}'" for n in range(64))
+    uids = ", ".join(f"'{v['Name']}'" for v in conn.ExecQuery(
+        "WQL", f"SELECT Name FROM CIM_StorageVolume WHERE ElementName IN ({names})"))
+    by_uid = f"SELECT * FROM CIM_StorageVolume WHERE Name IN ({uids})"
 
     def expose_hide():
         assert conn.InvokeMethod("ExposePaths", ccs, LUNames=[spare], ProtocolControllers=[pc], Force=True)[0] == 0
@@ -42,7 +57,8 @@ def measure(sim: ArrayProcess, reps: int) -> list[dict]:
             ("Associators(host view -> volumes)",
              lambda: conn.Associators(pc, AssocClass="CIM_ProtocolControllerForUnit",
                                       ResultClass="CIM_StorageVolume"), 1),
-            ("ExposePaths + HidePaths", expose_hide, 2)):
+            ("ExposePaths + HidePaths", expose_hide, 2),
+            ("ExecQuery(64 volumes by UID)", lambda: conn.ExecQuery("WQL", by_uid), 1)):
         fn()  # warm the connection
         s = summary(timed(fn, reps))
         rows.append({"operation": name, "requests/s": s["per_s"] * calls, "mean ms": s["mean_ms"] / calls,
@@ -63,7 +79,7 @@ def main(argv=None) -> int:
             if volumes == 10000:
                 seed = ROOT / "simulator" / "seeds" / "scale.yaml"
             else:
-                seed.write_text(SMALL_SEED % {"hosts": hosts, "volumes": volumes})
+                seed.write_text(small_seed(volumes, hosts))
             sim = ArrayProcess(Path(tmp) / "state", seed=seed).start()
             try:
                 for row in measure(sim, reps):

@@ -98,7 +98,8 @@ class Operations:
     # ------------------------------------------------------------ instances
     def op_EnumerateInstanceNames(self, p):
         classname = self._class(p["ClassName"].classname)
-        return [inst.path for prov in self._providers_under(classname) for inst in prov.enumerate(self.a)]
+        with paths_only():
+            return [inst.path for prov in self._providers_under(classname) for inst in prov.enumerate(self.a)]
 
     def op_EnumerateInstances(self, p):
         classname = self._class(p["ClassName"].classname)
