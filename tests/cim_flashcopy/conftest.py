@@ -92,9 +92,11 @@ class FcCim:
         assert self.modify(sync, OP_RESYNC)[0] == 0
         return sync
 
-    def mappings(self) -> dict[tuple[str, str], object]:
-        """(source DeviceID, target DeviceID) -> instance."""
-        return {(m["SystemElementID"], m["SyncedElementID"]): m for m in self.conn.EnumerateInstances(SYNC)}
+    def mappings(self, *properties: str) -> dict[tuple[str, str], object]:
+        """(source DeviceID, target DeviceID) -> instance (with these properties only)."""
+        plist = ["SystemElementID", "SyncedElementID", *properties] if properties else None
+        return {(m["SystemElementID"], m["SyncedElementID"]): m
+                for m in self.conn.EnumerateInstances(SYNC, PropertyList=plist)}
 
     def state(self, sync) -> str:
         return self.conn.GetInstance(sync, PropertyList=["Status"])["Status"]

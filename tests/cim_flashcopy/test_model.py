@@ -43,11 +43,14 @@ class Known:
 
 class CimFlashCopyModel(RuleBasedStateMachine):
     fc: FcCim                      # set by the test below: one array for all sequences
+    vols: list = []                # (path, uid) of the four volumes all sequences share
 
     def __init__(self):
         super().__init__()
-        self.vols = [self.fc.volume(SIZE, tag=31 * i + 7) for i in range(VOLUMES)]
-        self.expected = [bytearray(pattern(31 * i + 7, SIZE)) for i in range(VOLUMES)]
+        if not self.vols:
+            CimFlashCopyModel.vols = [self.fc.volume(SIZE, tag=31 * i + 7) for i in range(VOLUMES)]
+        # Whatever the last sequence left is this one's starting image.
+        self.expected = [bytearray(self.fc.read(uid)) for _, uid in self.vols]
         self.maps: list[Known] = []
         self.pending: list[tuple[float, int]] = []    # (start instant, mapping index) of implicit prepares
         self.now = 0.0
@@ -55,13 +58,15 @@ class CimFlashCopyModel(RuleBasedStateMachine):
     def teardown(self):
         for group in {str(k.group): k.group for k in self.maps if k.group is not None}.values():
             assert self.fc.call("DeleteSynchronizedSet", Set=group, Force=True)[0] == 0
-        for path, _ in self.vols:   # forced: takes the volume's mappings with it
-            self.fc.drop_volume(path)
+        # Newest first, forced: no mapping is left for the next sequence.
+        for k in reversed(self.maps):
+            assert self.fc.modify(k.sync, OP_DETACH, Force=True)[0] == 0
+        assert self.fc.mappings() == {}
 
     # ------------------------------------------------------------ helpers
     def states(self) -> dict[int, str]:
         """Mapping index -> state, one EnumerateInstances."""
-        by_ends = {k: m["Status"] for k, m in self.fc.mappings().items()}
+        by_ends = {k: m["Status"] for k, m in self.fc.mappings("Status").items()}
         ids = [p.keybindings["DeviceID"] for p, _ in self.vols]
         return {i: by_ends[(ids[k.source], ids[k.target])] for i, k in enumerate(self.maps)}
 
