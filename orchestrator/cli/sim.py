@@ -20,7 +20,7 @@ def run_serve(args) -> int:
     try:
         opts = sim_serve.options_from(args)
         return sim_serve.serve(opts)
-    except SeedError as exc:
+    except (SeedError, sim_serve.OptionError) as exc:
         print(f"vssorch: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
