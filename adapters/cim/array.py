@@ -234,7 +234,8 @@ class CimArray:
         if self._identity is None:
             clusters = self._enum(CLUSTER, ["ElementName", "ProductName", "CodeLevel"])
             if self.target_mcs:
-                clusters = [c for c in clusters if _key(c.path, "Name") == self.target_mcs]
+                # a cluster id is hex: the configured one may be in either case
+                clusters = [c for c in clusters if _key(c.path, "Name").upper() == self.target_mcs.upper()]
                 if not clusters:
                     raise ArrayCallError(E.NO_SUCH_MCS, f"the CIM agent manages no cluster with id "
                                                         f"{self.target_mcs}")
@@ -304,7 +305,10 @@ class CimArray:
 
     def create_volume(self, name: str, size: int, pool: str, iogroup: str | None, *,
                       thin: bool, compressed: bool, deduped: bool) -> Volume:
-        kind = ELEMENT_THIN_COMPRESSED if thin and compressed else ELEMENT_THIN if thin else ELEMENT_VOLUME
+        # SVC compresses and deduplicates thin volumes only: asking for either means thin
+        # (sending a plain volume would silently drop the compression)
+        thin = thin or compressed or deduped
+        kind = ELEMENT_THIN_COMPRESSED if compressed else ELEMENT_THIN if thin else ELEMENT_VOLUME
         params = {"ElementName": name, "Size": Uint64(size), "ElementType": Uint16(kind),
                   "InPool": self._named_path(self._pools, POOL, pool),
                   "isSpaceEfficient": thin, "Deduplicated": deduped}
