@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import batch, lifecycle, listing, sim
+from . import batch, lifecycle, listing, serve, shadow, sim
 
-COMMANDS = [sim, lifecycle, batch, listing]
+COMMANDS = [sim, lifecycle, batch, listing, serve, shadow]
 
 
 def build_parser() -> argparse.ArgumentParser:

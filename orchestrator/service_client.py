@@ -1,0 +1,95 @@
+"""Talking to the provider: over the service (HTTP on loopback or a Unix socket) or in
+this process. Both return the service's reply envelope (docs/SERVICE.md)."""
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from orchestrator.errors import VssError
+from orchestrator.service_schema import dispatch
+from orchestrator.vss import VssProvider
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+class HttpClient:
+    def __init__(self, url: str, token: str, timeout: float = 600.0):
+        self.url, self._token, self.timeout = url, token, timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    @classmethod
+    def from_token_file(cls, url: str, token_file: Path) -> "HttpClient":
+        try:
+            token = Path(token_file).read_text().strip()
+        except OSError as exc:
+            raise VssError(3002, f"{token_file}: cannot read the service token: {exc.strerror}") from None
+        return cls(url, token)
+
+    def __repr__(self) -> str:
+        return f"HttpClient({self.url!r})"      # the token stays out of reprs
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self.url.startswith("unix:"):
+                self._conn = _UnixConnection(self.url[len("unix:"):], self.timeout)
+            else:
+                parts = urlsplit(self.url)
+                self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        return self._conn
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                break
+            except (ConnectionError, http.client.HTTPException, OSError) as exc:
+                conn.close()
+                self._conn = None
+                # a kept-alive connection the service closed meanwhile: one fresh try
+                if attempt == 2 or not isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected,
+                                                        BrokenPipeError)):
+                    raise VssError(3002, f"provider service at {self.url}: {exc}") from None
+        try:
+            return resp.status, json.loads(data)
+        except ValueError:
+            raise VssError(911, f"provider service at {self.url}: a reply that is not JSON") from None
+
+    def call(self, name: str, **args) -> dict:
+        status, reply = self.request("POST", f"/v1/{name}", json.dumps(args).encode())
+        if status in (400, 401, 404, 500) and "error" in reply:
+            reply.setdefault("ok", False)
+        return reply
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+class InProcessClient:
+    """The same calls without a service (for tests and a one-machine CLI run)."""
+
+    def __init__(self, provider: VssProvider):
+        self.provider = provider
+
+    def call(self, name: str, **args) -> dict:
+        # the JSON round trip keeps in-process calls to exactly what the service accepts
+        return dispatch(self.provider, name, json.loads(json.dumps(args)))[1]
+
+    def close(self) -> None:
+        pass
