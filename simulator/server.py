@@ -1,7 +1,10 @@
 """The embedded array's network face: CIM-XML over HTTP(S) with Basic auth, plus two
 small JSON/bytes endpoints that a real array does not have but tests need:
 /data (a host's block I/O to the LUNs mapped to it) and /admin (fault injection,
-clock, request counts, volume state, test reads and writes)."""
+clock, request counts, volume state, test reads and writes).
+
+CIM queries (ExecQuery, e.g. volumes by UID in one request): the supported WQL /
+DMTF:CQL subset is described in query.py."""
 from __future__ import annotations
 
 import base64
