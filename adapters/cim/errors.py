@@ -6,7 +6,10 @@ one of the manual's.
 """
 from __future__ import annotations
 
+import ssl
+
 import pywbem
+import urllib3
 
 from adapters.cim.model import ArrayCallError
 
@@ -58,17 +61,31 @@ def one_line(text: object, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
+def _causes(exc: BaseException):
+    """The exception and what it was raised from or during (pywbem keeps the requests
+    and urllib3 exceptions there)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def is_tls_failure(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, pywbem.ConnectionError) and ("certificate" in text or "ssl" in text)
+    """A certificate or TLS protocol refusal. Judged by the exception types, not the
+    text: pywbem's messages carry the host name, which may well contain "ssl". An EOF
+    inside TLS is a cut connection, not a refusal."""
+    return isinstance(exc, pywbem.ConnectionError) and any(
+        isinstance(e, ssl.SSLError) and not isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError))
+        for e in _causes(exc))
 
 
 def never_sent(exc: BaseException) -> bool:
-    """A failure before any byte of the request reached the agent (safe to repeat)."""
-    text = str(exc).lower()
+    """A failure before any byte of the request reached the agent (safe to repeat):
+    no connection was made (refused, unreachable, unknown host, connect timeout)."""
     return isinstance(exc, pywbem.ConnectionError) and not is_tls_failure(exc) and any(
-        w in text for w in ("connection refused", "failed to establish", "failed to resolve",
-                            "name or service not known"))
+        isinstance(e, urllib3.exceptions.ConnectTimeoutError)     # NewConnectionError is one too
+        for e in _causes(exc))
 
 
 def is_transient(exc: BaseException) -> bool:
