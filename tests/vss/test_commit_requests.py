@@ -1,0 +1,59 @@
+"""CommitSnapshots is the flush-and-hold window: exactly one array request whatever the
+set's size (1, 8 and VSS's maximum of 64 volumes), counted by the engine's CIM adapter
+and reported by the service."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from orchestrator.vss_types import Attr, LunInfo
+from tests.lifecycle.conftest import write_config
+from tests.support.arrayproc import ArrayProcess
+
+from .conftest import BIG, client_of
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("big")
+    proc = ArrayProcess(state=tmp / "array", http=True, seed=BIG, time_scale=1000).start()
+    yield proc, tmp
+    proc.stop()
+
+
+@pytest.mark.parametrize("n", [1, 8, 64])
+def test_commit_is_one_request(big, n):
+    from orchestrator.service import Service
+    proc, tmp = big
+    state = tmp / f"state{n}"
+    cfg = write_config(tmp / f"config{n}.yaml", proc, state, backgroundCopy=0)
+    svc = Service(cfg, host_name="vss_iscsi_host", listen="127.0.0.1:0").start()
+    client = client_of(svc)
+    try:
+        vols = proc.conn().EnumerateInstances("IBMTSSVC_StorageVolume", PropertyList=["ElementName", "Name"])
+        uids = sorted((str(v["ElementName"]), str(v["Name"])) for v in vols if str(v["ElementName"]).startswith("src"))
+        luns = [LunInfo.for_uid(u).to_json() for _, u in uids[:n]]
+        set_id = f"{{{uuid.uuid4()}}}"
+        before_maps = len(proc.conn().EnumerateInstances("IBMTSSVC_LocalStorageSynchronized"))
+        ctx = int(Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)
+        assert client.call("AreLunsSupported", context=ctx, luns=luns)["result"]["supported"]
+        for lun in luns:
+            assert client.call("BeginPrepareSnapshot", set_id=set_id, snapshot_id=str(uuid.uuid4()),
+                               context=ctx, luns=[lun])["ok"]
+        assert client.call("EndPrepareSnapshots", set_id=set_id)["ok"]
+        pre = client.call("PreCommitSnapshots", set_id=set_id)
+        assert pre["ok"] and pre["array_requests"] == 0
+        engine = svc.provider.orch
+        before = engine.array.requests
+        reply = client.call("CommitSnapshots", set_id=set_id)
+        assert reply["ok"], reply
+        assert reply["array_requests"] == 1
+        assert engine.array.requests - before == 1
+        assert client.call("PostCommitSnapshots", set_id=set_id, snapshots_count=n)["ok"]
+        # the group really started: n more mappings on the array, each copying from its source
+        maps = proc.conn().EnumerateInstances("IBMTSSVC_LocalStorageSynchronized")
+        assert len(maps) == before_maps + n
+    finally:
+        client.close()
+        svc.stop()
