@@ -1,0 +1,123 @@
+"""More crafted agent replies (same small HTTP agent as test_hostile): hosts, groups,
+clusters, controllers and method outputs that are missing or of the wrong type end in
+a one-line 911 naming what was wrong."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.cim.model import ArrayCallError
+
+from .test_hostile import (GOOD_VOLUME, SCS_NAME, agent, cim, enum, instance_name,  # noqa: F401 - fixtures
+                           named_instance, one_line_911, prop)
+
+
+def scs(agent):
+    agent.replies["EnumerateInstanceNames"] = f"<IRETURNVALUE>{SCS_NAME}</IRETURNVALUE>"
+
+
+def returns(rc, *params):
+    return f'<RETURNVALUE PARAMTYPE="uint32"><VALUE>{rc}</VALUE></RETURNVALUE>{"".join(params)}'
+
+
+def out_array(name, values, cimtype):
+    items = "".join(f"<VALUE>{v}</VALUE>" for v in values)
+    return f'<PARAMVALUE NAME="{name}" PARAMTYPE="{cimtype}"><VALUE.ARRAY>{items}</VALUE.ARRAY></PARAMVALUE>'
+
+
+def volume_numbered(n):
+    return named_instance("IBMTSSVC_StorageVolume", {"CreationClassName": "IBMTSSVC_StorageVolume",
+                                                     "DeviceID": str(n), "SystemName": "C:0"},
+                          prop("ElementName", f"v{n}"), prop("Name", f"{n:032X}"),
+                          prop("NumberOfBlocks", 1024, "uint64"), prop("BlockSize", 512, "uint64"))
+
+
+@pytest.mark.parametrize("instance, word", [
+    (named_instance("IBMTSSVC_StorageHardwareID", {"InstanceID": "h1"}, prop("ElementName", "h"),
+                    prop("HostID", "1"), prop("PortWWN", "5000000000000000")), "PortWWN"),
+    (named_instance("IBMTSSVC_StorageHardwareID", {"InstanceID": "h1"}, prop("ElementName", "h"),
+                    prop("PortWWN", ["5000000000000000"])), "HostID"),
+])
+def test_bad_hosts(agent, cim, instance, word):
+    agent.replies["EnumerateInstances"] = enum(instance)
+    with pytest.raises(ArrayCallError) as err:
+        cim.host_with_initiator("50:00:00:00:00:00:00:00")
+    one_line_911(err, word)
+
+
+def test_group_without_status(agent, cim):
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
+        prop("SetID", "1")))
+    with pytest.raises(ArrayCallError) as err:
+        cim.groups_named("")
+    one_line_911(err, "lacks Status")
+
+
+def test_cluster_path_without_its_key(agent, cim):
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_Cluster", {"CreationClassName": "IBMTSSVC_Cluster"}, prop("ElementName", "c")))
+    with pytest.raises(ArrayCallError) as err:
+        cim.identity()
+    one_line_911(err, "Name")
+
+
+def test_controller_path_without_its_key(agent, cim):
+    agent.replies["EnumerateInstanceNames"] = (
+        f'<IRETURNVALUE>{instance_name("IBMTSSVC_ProtocolController", {"SystemName": "C"})}</IRETURNVALUE>')
+    with pytest.raises(ArrayCallError) as err:
+        cim.host_volumes("1")
+    one_line_911(err, "DeviceID")
+
+
+def test_refused_attach_with_unreadable_return_values(agent, cim):
+    scs(agent)
+    agent.replies["EnumerateInstances"] = enum(volume_numbered(7), volume_numbered(8))
+    agent.replies["AttachReplicas"] = returns(0x8002, out_array("ReturnValues", ["no", "way"], "string"))
+    with pytest.raises(ArrayCallError) as err:
+        cim.attach([("7", "8", "m")], copy_rate=0, incremental=False, group_id=None)
+    one_line_911(err, "ReturnValues")
+
+
+def test_dependents_that_are_not_names(agent, cim):
+    scs(agent)
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_LocalStorageSynchronized", {"Name": "1"}, prop("ElementName", "m"), prop("Name", "1"),
+        prop("Status", "copying"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
+        prop("CopyRate", 0, "uint16")))
+    agent.replies["GetDependentMappingNames"] = returns(0, out_array("IDs", [1, 2], "uint32"))
+    with pytest.raises(ArrayCallError) as err:
+        cim.dependent_fcmaps("1")
+    one_line_911(err, "IDs")
+
+
+def test_new_volume_that_is_not_a_path(agent, cim):
+    scs(agent)
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_ConcreteStoragePool", {"InstanceID": "P0"}, prop("ElementName", "Pool0")))
+    agent.replies["CreateOrModifyElementFromStoragePool"] = returns(
+        0, '<PARAMVALUE NAME="TheElement" PARAMTYPE="string"><VALUE>vdisk7</VALUE></PARAMVALUE>')
+    with pytest.raises(ArrayCallError) as err:
+        cim.create_volume("v", 1 << 20, "Pool0", None, thin=False, compressed=False, deduped=False)
+    one_line_911(err, "instance path")
+
+
+def test_associators_without_paths(agent, cim):
+    agent.replies["EnumerateInstanceNames"] = (
+        f'<IRETURNVALUE>{instance_name("IBMTSSVC_ProtocolController", {"DeviceID": "C:1"})}</IRETURNVALUE>')
+    agent.replies["Associators"] = (f'<IRETURNVALUE><INSTANCE CLASSNAME="IBMTSSVC_StorageVolume">'
+                                    f'{"".join(GOOD_VOLUME)}</INSTANCE></IRETURNVALUE>')
+    with pytest.raises(ArrayCallError) as err:
+        cim.host_volumes("1")
+    one_line_911(err)
+
+
+def test_job_reference_that_is_not_a_path(agent, cim):
+    scs(agent)
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
+        prop("SetID", "1"), prop("Status", 11, "uint32")))
+    agent.replies["ModifySynchronizedSet"] = returns(
+        4096, '<PARAMVALUE NAME="Job" PARAMTYPE="string"><VALUE>job-1</VALUE></PARAMVALUE>')
+    with pytest.raises(ArrayCallError) as err:
+        cim.start_group("1")
+    one_line_911(err, "job")
