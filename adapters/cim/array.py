@@ -154,6 +154,16 @@ def _out(out, name: str, what: str):
         raise ArrayCallError(E.AGENT_BROKEN, f"{what}: the reply lacks the output {name}") from None
 
 
+def _arg(cimtype, value, name: str, code: int, what: str):
+    """A caller's number as the CIM type the agent expects; out of range (or not a
+    number) is the operation's own refusal before anything is sent, not a ValueError."""
+    try:
+        return cimtype(value)
+    except (TypeError, ValueError):
+        raise ArrayCallError(code, f"{what}: {name} {E.one_line(repr(value), 40)} is not a "
+                                   f"{cimtype.__name__.lower()}") from None
+
+
 class CimArray:
     def __init__(self, conn: pywbem.WBEMConnection, *, target_mcs: str | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
@@ -309,12 +319,13 @@ class CimArray:
         # (sending a plain volume would silently drop the compression)
         thin = thin or compressed or deduped
         kind = ELEMENT_THIN_COMPRESSED if compressed else ELEMENT_THIN if thin else ELEMENT_VOLUME
-        params = {"ElementName": name, "Size": Uint64(size), "ElementType": Uint16(kind),
+        what = f"creating volume {name}"
+        params = {"ElementName": name, "Size": _arg(Uint64, size, "size", E.NO_TARGET, what),
+                  "ElementType": Uint16(kind),
                   "InPool": self._named_path(self._pools, POOL, pool),
                   "isSpaceEfficient": thin, "Deduplicated": deduped}
         if iogroup:
             params["IOGroup"] = self._named_path(self._iogroups, IOGROUP, iogroup)
-        what = f"creating volume {name}"
         _, out = self._call("CreateOrModifyElementFromStoragePool", SCS, E.NO_TARGET, what=what, **params)
         inst = self._wire.get(_path(_out(out, "TheElement", what), what))
         if inst is None:
@@ -456,7 +467,8 @@ class CimArray:
         params = {"SourceElements": [self._vol_paths[s] for s, _, _ in pairs],
                   "TargetElements": [self._vol_paths[t] for _, t, _ in pairs],
                   "ElementNames": [n for _, _, n in pairs], "CopyType": Uint16(COPYTYPE_FLASHCOPY),
-                  "BackgroundCopyRate": Uint16(copy_rate), "Incremental": incremental}
+                  "BackgroundCopyRate": _arg(Uint16, copy_rate, "copy rate", E.ATTACH_FAILED, "AttachReplicas"),
+                  "Incremental": incremental}
         if group_id is not None:
             params["Set"] = self._group_path(group_id)
         rc, out = self._wire.invoke("AttachReplicas", self._service(SCS), params)
@@ -495,13 +507,19 @@ class CimArray:
         self._modify(map_id, OP_RESYNC, E.RESTORE_START if restore else E.WITHDRAW_FAILED,
                      "starting", Restore=restore)
 
+    @staticmethod
+    def _stop_dependent(map_id: str, how: int | None) -> dict:
+        if how is None:
+            return {}
+        return {"StopDependentMaps": _arg(Uint16, how, "StopDependentMaps", E.NO_SUCH_SYNC, f"mapping {map_id}")}
+
     def stop_fcmap(self, map_id: str, *, stop_dependent: int | None = None, force: bool = False,
                    split: bool = False) -> None:
-        extra = {"StopDependentMaps": Uint16(stop_dependent)} if stop_dependent is not None else {}
+        extra = self._stop_dependent(map_id, stop_dependent)
         self._modify(map_id, OP_QUIESCE, E.WITHDRAW_FAILED, "stopping", Force=force, Split=split, **extra)
 
     def delete_fcmap(self, map_id: str, *, force: bool = False, stop_dependent: int | None = None) -> None:
-        extra = {"StopDependentMaps": Uint16(stop_dependent)} if stop_dependent is not None else {}
+        extra = self._stop_dependent(map_id, stop_dependent)
         self._modify(map_id, OP_DETACH, E.WITHDRAW_FAILED, "deleting", Force=force, **extra)
         self._map_paths.pop(map_id, None)
 

@@ -118,3 +118,24 @@ def test_target_mcs_in_either_case(shared_sim):
     cluster_id = shared_sim.admin("GET", "identity")["cluster_id"]
     for spelling in (cluster_id.lower(), cluster_id.upper()):
         assert adapter(shared_sim, target_mcs=spelling).identity().cluster_id == cluster_id
+
+
+def test_numbers_out_of_range_are_refused_before_sending(shared_sim, view):
+    cim = adapter(shared_sim)
+    src, target = cim.volumes_named("vss_src_vol")[0], cim.volumes_named("vss_target_7")[0]
+    before, sent = (view.volumes(), view.fcmaps()), cim.requests
+    calls = [
+        (3007, lambda: cim.create_volume("cim-neg", -MiB, "Pool0", None, thin=False, compressed=False,
+                                         deduped=False)),
+        (402, lambda: cim.attach([(src.id, target.id, "cim-rate")], copy_rate=-1, incremental=False,
+                                 group_id=None)),
+        (402, lambda: cim.attach([(src.id, target.id, "cim-rate")], copy_rate=1 << 16, incremental=False,
+                                 group_id=None)),
+        (501, lambda: cim.stop_fcmap("1", stop_dependent=-4)),
+        (501, lambda: cim.delete_fcmap("1", stop_dependent=1 << 16, force=True)),
+    ]
+    for code, call in calls:
+        with pytest.raises(ArrayCallError) as err:
+            call()
+        assert err.value.code == code and "\n" not in str(err.value)
+    assert cim.requests == sent and (view.volumes(), view.fcmaps()) == before
