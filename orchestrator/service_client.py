@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,9 @@ class HttpClient:
             token = Path(token_file).read_text().strip()
         except OSError as exc:
             raise VssError(3002, f"{token_file}: cannot read the service token: {exc.strerror}") from None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", token):
+            # never echo it: the file may hold a secret of another kind
+            raise VssError(5, f"{token_file} does not hold a service token")
         return cls(url, token)
 
     def __repr__(self) -> str:

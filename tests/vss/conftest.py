@@ -44,7 +44,8 @@ def start_service(config_file):
     started = []
 
     def start(host_name: str = "vss_iscsi_host", **kw) -> Service:
-        svc = Service(kw.pop("config", config_file), host_name=host_name, listen="127.0.0.1:0", **kw).start()
+        kw.setdefault("listen", "127.0.0.1:0")
+        svc = Service(kw.pop("config", config_file), host_name=host_name, **kw).start()
         started.append(svc)
         return svc
     yield start
