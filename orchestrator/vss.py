@@ -32,7 +32,7 @@ from orchestrator.errors import VssError
 from orchestrator.recovery import RecoveryStore
 from orchestrator.records import SetOptions, Shadow, ShadowSet
 from orchestrator.vss_types import (ALL_ATTRS, ORDER, RESULT_ONLY, Attr, HResult, Identifier, LunInfo,
-                                    Phase, SnapshotSet, VssFault, clean_uid)
+                                    Phase, SnapshotSet, VssFault)
 
 log = structlog.get_logger("vssorch.vss")
 
