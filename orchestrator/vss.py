@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import structlog
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from orchestrator.errors import MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
 from orchestrator.records import SetOptions, Shadow, ShadowSet
 from orchestrator.vss_types import (ALL_ATTRS, ORDER, RESULT_ONLY, Attr, HResult, Identifier, LunInfo,
@@ -52,6 +52,17 @@ class LunChange:
     NOTIFY_LUN_POST_RECOVERY = 0x400
     DO_MASK_LUNS = 0x800
     ALL = 0xF00
+
+
+def _failures(exc: BaseException) -> VssError | None:
+    """The manual's error an engine or array failure carries (array errors reach us
+    directly from lookups such as supported()), or None for a bug."""
+    if isinstance(exc, VssError):
+        return exc
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code in MESSAGES:
+        return VssError(code, getattr(exc, "detail", None) or str(exc))
+    return None
 
 
 def _fault_of(exc: VssError) -> VssFault:
@@ -140,10 +151,13 @@ class VssProvider:
         """Run one engine step; a failure leaves the set aborted (the engine rolled back)."""
         try:
             out = fn()
-        except VssError as exc:
+        except Exception as exc:    # noqa: BLE001 - a bug goes on to the service's 500
+            error = _failures(exc)
+            if error is None:
+                raise
             s.phase = Phase.ABORTED
             self._save(s)
-            fault = _fault_of(exc)
+            fault = _fault_of(error)
             log.warning("vss call failed", call=call, set_id=s.set_id, hresult=fault.hr.name, code=fault.code,
                         error=fault.detail)
             raise fault from None
@@ -179,8 +193,11 @@ class VssProvider:
     def _engine(self, call: str, fn: Callable[[], object]):
         try:
             return fn()
-        except VssError as exc:
-            fault = _fault_of(exc)
+        except Exception as exc:    # noqa: BLE001 - a bug goes on to the service's 500
+            error = _failures(exc)
+            if error is None:
+                raise
+            fault = _fault_of(error)
             log.warning("vss call failed", call=call, hresult=fault.hr.name, code=fault.code, error=fault.detail)
             raise fault from None
 

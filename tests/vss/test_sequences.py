@@ -173,3 +173,9 @@ def test_lun_state_change_flags(client, requestor):
     assert client.call("OnLunStateChange", snapshot_luns=t, flags=LunChange.NOTIFY_READ_WRITE)["result"] == {"masked": []}
     assert client.call("OnLunStateChange", snapshot_luns=t, flags=0x1)["hresult"] == "E_INVALIDARG"
     assert client.call("OnLunStateChange", snapshot_luns=t, flags=LunChange.DO_MASK_LUNS)["result"]["masked"] == [t[0]["serial"]]
+
+
+def test_an_unreachable_array_is_a_veto_with_the_manuals_code(client, array):
+    array.stop()
+    reply = client.call("AreLunsSupported", context=0, luns=[lun(SRC1)])
+    assert reply["hresult"] == "VSS_E_PROVIDER_VETO" and reply["code"] in (3002, 911), reply
