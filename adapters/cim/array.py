@@ -341,8 +341,9 @@ class CimArray:
     @staticmethod
     def _host(inst) -> Host:
         return Host(id=_text(inst, "HostID"), name=_text(inst, "ElementName"),
-                    wwpns=tuple(p.upper() for p in _strings(inst, "PortWWN")),
-                    iqns=tuple(p.lower() for p in _strings(inst, "iSCSIName")))
+                    # one spelling on both sides, whatever the agent's (host_with_initiator)
+                    wwpns=tuple(p.strip().replace(":", "").upper() for p in _strings(inst, "PortWWN")),
+                    iqns=tuple(p.strip().lower() for p in _strings(inst, "iSCSIName")))
 
     def hosts(self) -> list[Host]:
         return [self._host(i) for i in self._enum(HARDWARE_ID, _HOST_PROPS)]

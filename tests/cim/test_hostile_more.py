@@ -121,3 +121,12 @@ def test_job_reference_that_is_not_a_path(agent, cim):
     with pytest.raises(ArrayCallError) as err:
         cim.start_group("1")
     one_line_911(err, "job")
+
+
+def test_ports_in_the_agents_own_spelling_are_found(agent, cim):
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_StorageHardwareID", {"InstanceID": "h1"}, prop("ElementName", "h"), prop("HostID", "1"),
+        prop("PortWWN", ["10:00:00:00:c9:ab:cd:ef"]), prop("iSCSIName", ["IQN.1991-05.COM.MICROSOFT:HOST"])))
+    for port in ("10000000C9ABCDEF", "iqn.1991-05.com.microsoft:host"):
+        host = cim.host_with_initiator(port)
+        assert host is not None and host.wwpns == ("10000000C9ABCDEF",)
