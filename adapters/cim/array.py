@@ -19,6 +19,7 @@ import time
 from typing import Callable, Sequence
 
 import pywbem
+import structlog
 from pywbem import CIMInstanceName, Uint16, Uint64
 
 from adapters.cim import errors as E
@@ -26,6 +27,8 @@ from adapters.cim.connection import Transport, open_connection
 from adapters.cim.jobs import wait_job
 from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING,
                                 ArrayCallError, AttachRefused, FcMap, Group, Host, Identity, Volume)
+
+log = structlog.get_logger("vssorch.cim")
 
 VOLUME = "IBMTSSVC_StorageVolume"
 CLUSTER = "IBMTSSVC_Cluster"
@@ -55,6 +58,9 @@ SYNC_STATES = {IDLE, PREPARING, PREPARED, COPYING, STOPPING, STOPPED}
 _VOL_PROPS = ["ElementName", "Name", "NumberOfBlocks", "BlockSize", "PoolName", "GroupName",
               "IsSpaceEfficient", "Compressed", "Deduplicated", "OperationalStatus"]
 _HOST_PROPS = ["ElementName", "HostID", "PortWWN", "iSCSIName"]
+QUERY_CHUNK = 1000            # values in one IN list: the agent's limit
+# what an agent without (this kind of) ExecQuery answers
+_NO_QUERY = ("CIM_ERR_NOT_SUPPORTED", "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED", "CIM_ERR_INVALID_QUERY")
 
 
 # ---------------------------------------------------------------- reading replies
@@ -181,6 +187,7 @@ class CimArray:
         self._controllers: dict[str, CIMInstanceName] = {}
         self._pools: dict[str, CIMInstanceName] = {}
         self._iogroups: dict[str, CIMInstanceName] = {}
+        self._queries = True      # until the agent turns ExecQuery down
 
     @classmethod
     def connect(cls, host: str, port: int, *, ssl: bool, ca_file: str | None, username: str,
@@ -272,17 +279,38 @@ class CimArray:
     def _all_volumes(self) -> list[Volume]:
         return [self._volume(i) for i in self._enum(VOLUME, _VOL_PROPS)]
 
+    def _volumes_where(self, prop: str, values: Sequence[str]) -> list[Volume]:
+        """At least the volumes whose prop (Name is the UID, or DeviceID) is one of values.
+        An indexed ExecQuery builds only those (enumerating a 10,000-volume array takes
+        half a minute); an agent without queries gets one enumeration, now and later."""
+        values = sorted(set(values))
+        if not values:
+            return []
+        if self._queries:
+            try:
+                found = []
+                for i in range(0, len(values), QUERY_CHUNK):
+                    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values[i:i + QUERY_CHUNK])
+                    query = f"SELECT {', '.join(_VOL_PROPS)} FROM {VOLUME} WHERE {prop} IN ({listed})"
+                    found += _instances(self._read("ExecQuery", "WQL", query), f"ExecQuery {VOLUME}")
+                return [self._volume(i) for i in found]
+            except ArrayCallError as exc:
+                if not any(status in exc.detail for status in _NO_QUERY):
+                    raise
+                log.info("cim agent answers no queries: volumes are enumerated", reason=E.one_line(exc.detail, 120))
+                self._queries = False
+        return self._all_volumes()
+
     def volumes_by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
         wanted = {u.strip().upper() for u in uids}
-        return {v.uid: v for v in self._all_volumes() if v.uid in wanted}
+        return {v.uid: v for v in self._volumes_where("Name", wanted) if v.uid in wanted}
 
     def volumes_named(self, prefix: str) -> list[Volume]:
         return [v for v in self._all_volumes() if v.name.startswith(prefix)]
 
     def _learn_volumes(self, volume_ids: Sequence[str]) -> None:
-        """Paths and UIDs of volumes not seen yet: one enumeration for all of them."""
-        if any(v not in self._vol_paths or v not in self._vol_uids for v in volume_ids):
-            self._all_volumes()
+        """Paths and UIDs of volumes not seen yet: one query for all of them."""
+        self._volumes_where("DeviceID", [v for v in volume_ids if v not in self._vol_paths or v not in self._vol_uids])
         missing = [v for v in volume_ids if v not in self._vol_paths]
         if missing:
             raise ArrayCallError(E.BAD_VOLUME, f"the array has no volume {', '.join(missing)}")
@@ -294,7 +322,7 @@ class CimArray:
     def volume(self, volume_id: str) -> Volume | None:
         path = self._vol_paths.get(volume_id)
         if path is None:
-            return next((v for v in self._all_volumes() if v.id == volume_id), None)
+            return next((v for v in self._volumes_where("DeviceID", [volume_id]) if v.id == volume_id), None)
         inst = self._wire.get(path)
         if inst is None:
             self._forget_volume(volume_id)

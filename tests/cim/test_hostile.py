@@ -104,6 +104,14 @@ def enum(*instances):
     return f"<IRETURNVALUE>{''.join(instances)}</IRETURNVALUE>"
 
 
+def queried(*instances):
+    """ExecQuery's reply: the instances with their whole paths."""
+    return enum(*(i.replace("<VALUE.NAMEDINSTANCE>", "<VALUE.OBJECTWITHPATH><INSTANCEPATH><NAMESPACEPATH>"
+                            f"<HOST>x</HOST>{NS}</NAMESPACEPATH>")
+                  .replace("</INSTANCENAME>", "</INSTANCENAME></INSTANCEPATH>", 1)
+                  .replace("</VALUE.NAMEDINSTANCE>", "</VALUE.OBJECTWITHPATH>") for i in instances))
+
+
 def one_line_911(exc_info, *words):
     text = str(exc_info.value)
     assert exc_info.value.code == 911 and "\n" not in text and "hostile-secret" not in text
@@ -119,7 +127,7 @@ def one_line_911(exc_info, *words):
     (GOOD_VOLUME + [prop("OperationalStatus", "2")], "OperationalStatus"),
 ])
 def test_bad_volume_properties(agent, cim, props, word):
-    agent.replies["EnumerateInstances"] = enum(volume(*props))
+    agent.replies["ExecQuery"] = queried(volume(*props))
     with pytest.raises(ArrayCallError) as err:
         cim.volumes_by_uid(["X"])
     one_line_911(err, word, "IBMTSSVC_StorageVolume")

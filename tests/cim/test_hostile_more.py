@@ -8,7 +8,7 @@ import pytest
 from adapters.cim.model import ArrayCallError
 
 from .test_hostile import (GOOD_VOLUME, SCS_NAME, agent, cim, enum, instance_name,  # noqa: F401 - fixtures
-                           named_instance, one_line_911, prop)
+                           named_instance, one_line_911, prop, queried)
 
 
 def scs(agent):
@@ -71,7 +71,7 @@ def test_controller_path_without_its_key(agent, cim):
 
 def test_refused_attach_with_unreadable_return_values(agent, cim):
     scs(agent)
-    agent.replies["EnumerateInstances"] = enum(volume_numbered(7), volume_numbered(8))
+    agent.replies["ExecQuery"] = queried(volume_numbered(7), volume_numbered(8))
     agent.replies["AttachReplicas"] = returns(0x8002, out_array("ReturnValues", ["no", "way"], "string"))
     with pytest.raises(ArrayCallError) as err:
         cim.attach([("7", "8", "m")], copy_rate=0, incremental=False, group_id=None)
@@ -130,3 +130,20 @@ def test_ports_in_the_agents_own_spelling_are_found(agent, cim):
     for port in ("10000000C9ABCDEF", "iqn.1991-05.com.microsoft:host"):
         host = cim.host_with_initiator(port)
         assert host is not None and host.wwpns == ("10000000C9ABCDEF",)
+
+
+@pytest.mark.parametrize("status", [7, 14, 15])    # not supported, query language not supported, invalid query
+def test_an_agent_without_queries_is_enumerated(agent, cim, status):
+    agent.replies["ExecQuery"] = f'<ERROR CODE="{status}" DESCRIPTION="no queries here"/>'
+    agent.replies["EnumerateInstances"] = enum(volume_numbered(7), volume_numbered(8))
+    assert list(cim.volumes_by_uid([f"{8:032x}"])) == [f"{8:032X}"]
+    assert cim.requests == 2
+    assert list(cim.volumes_by_uid([f"{7:032x}"])) == [f"{7:032X}"]
+    assert cim.requests == 3                                       # not asked again
+
+
+def test_a_failing_query_is_not_taken_for_a_missing_one(agent, cim):
+    agent.replies["ExecQuery"] = '<ERROR CODE="1" DESCRIPTION="out of memory"/>'
+    with pytest.raises(ArrayCallError) as err:
+        cim.volumes_by_uid(["X"])
+    one_line_911(err, "CIM_ERR_FAILED")

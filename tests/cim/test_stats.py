@@ -26,7 +26,9 @@ def test_hot_paths_cost_what_the_array_counts(sim):
     on_array = [f"60050760008D89C0D0000000000000{n:02X}" for n in range(1, 4)]
     uids = on_array + [f"{n:032X}" for n in range(64 - len(on_array))]
 
-    assert meter(cim.volumes_by_uid, uids) == (1, {"EnumerateInstances": 1})
+    assert meter(cim.volumes_by_uid, uids) == (1, {"ExecQuery": 1})
+    # an indexed query: the array built the three volumes asked for, not all eleven
+    assert sim.admin("GET", "stats")["built"] == {"IBMTSSVC_StorageVolume": 3}
     assert meter(cim.hosts) == (1, {"EnumerateInstances": 1})
     free, res = cim.host_named("vss_free_host"), cim.host_named("vss_res_host")
     assert meter(cim.host_volumes, free.id) == (2, {"EnumerateInstanceNames": 1, "Associators": 1})
