@@ -21,7 +21,7 @@ HOST_IQN = "iqn.1991-05.com.microsoft:win-abuutepnmf"
 BACKUP_IQN = "iqn.1991-05.com.microsoft:backup-server"
 
 # CIM operations that only read; every change is an extrinsic method call.
-READS = {"EnumerateInstances", "EnumerateInstanceNames", "GetInstance", "Associators",
+READS = {"EnumerateInstances", "EnumerateInstanceNames", "GetInstance", "Associators", "ExecQuery",
          "AssociatorNames", "References", "ReferenceNames", "GetClass", "EnumerateClasses",
          "EnumerateClassNames"}
 
