@@ -8,7 +8,8 @@ with the manual's codes (adapters/cim/errors.py).
 `requests` counts every HTTP request sent to the agent (retries included). Paths of
 objects already seen are cached so that later calls need no lookup: a volume's path
 holds its I/O group, which only the array knows, and a hot path such as starting a
-group is then exactly one request.
+group is then exactly one request. Volumes are looked up by UID or id with an indexed
+ExecQuery, so the array builds only those asked for.
 
 Replies are checked as they are read: a missing or mistyped property becomes a
 one-line 911, never a KeyError from deep inside.
@@ -310,7 +311,8 @@ class CimArray:
 
     def _learn_volumes(self, volume_ids: Sequence[str]) -> None:
         """Paths and UIDs of volumes not seen yet: one query for all of them."""
-        self._volumes_where("DeviceID", [v for v in volume_ids if v not in self._vol_paths or v not in self._vol_uids])
+        unknown = [v for v in volume_ids if v not in self._vol_paths or v not in self._vol_uids]
+        self._volumes_where("DeviceID", unknown)
         missing = [v for v in volume_ids if v not in self._vol_paths]
         if missing:
             raise ArrayCallError(E.BAD_VOLUME, f"the array has no volume {', '.join(missing)}")
