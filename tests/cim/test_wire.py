@@ -17,7 +17,7 @@ from orchestrator.errors import MESSAGES
 from simulator.tls import ensure_certificate
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
 
-from .conftest import DEMO, SRC1, SRC2, View, adapter, port_of
+from .conftest import DEMO, SRC1, SRC2, View, adapter
 
 SECRET = "Sesame-0pen"
 
