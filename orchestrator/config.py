@@ -122,6 +122,15 @@ def _host(text: str, _base: Path) -> str:
     return text
 
 
+def _initiator(text: str, _base: Path) -> str:
+    text = _single_line(text)
+    if not text or re.fullmatch(r"[0-9A-Fa-f]{16}", text):
+        return text.upper()
+    if re.fullmatch(r"(iqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:\S+)?|eui\.[0-9A-Fa-f]{16})", text, re.IGNORECASE):
+        return text
+    raise ValueError("must be a WWPN of 16 hex digits or an iSCSI name (iqn.yyyy-mm.domain[:id] or eui.<16 hex>)")
+
+
 def _https_url(text: str, _base: Path) -> str:
     text = _single_line(text)
     if not text:
@@ -263,6 +272,8 @@ class Config:
     state_dir: Path = _param("stateDir", _path(required=True), default_factory=default_state_dir)
     free_host_name: str = _param("freeHostName", _name(required=True), "vss_free_host")
     res_host_name: str = _param("resHostName", _name(required=True), "vss_res_host")
+    host_adapter: str = _param("hostAdapter", _choice("auto", "windows", "linux", "sim"), "auto")
+    sim_initiator: str = _param("simInitiator", Kind(_initiator), "")
 
 
 PARAMS: tuple[Param, ...] = tuple(

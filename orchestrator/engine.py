@@ -8,6 +8,7 @@ Files in the state folder (orchestrator/recovery.py), one per lifecycle:
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -147,7 +148,7 @@ class Orchestrator:
     def prepare(self, set_id: str, source_uids: Sequence[str], options: SetOptions | None = None) -> ShadowSet:
         if not _SET_ID.match(set_id or ""):
             raise VssError(4001, f"invalid shadow-copy set id {set_id!r}")
-        options = options or SetOptions()
+        options = dataclasses.replace(options) if options else SetOptions()   # the set's own copy
         with self._lock:
             if self.store.load(self._set_key(set_id)) is not None:
                 raise VssError(4001, f"shadow-copy set {set_id} already exists")
@@ -404,9 +405,10 @@ class Orchestrator:
         if data["state"] == ROLLED_BACK:
             self.store.delete(key)
             return {**row, "action": "rolled back"}
-        started = RestoreLifecycle.STATES.index("started")
-        if data["kind"] == "restore" and (data["rolling_back"] or RestoreLifecycle.STATES.index(data["state"]) < started) \
-                and data["pending"] != "reverse_start":
+        # a restore whose prepare may have been sent has overwritten the source: finish it
+        prepared = RestoreLifecycle.STATES.index("prepared")
+        if data["kind"] == "restore" and (data["rolling_back"] or RestoreLifecycle.STATES.index(data["state"]) < prepared) \
+                and data["pending"] not in ("reverse_prepare", "reverse_start"):
             lc.rollback()
             self.store.delete(key)
             return {**row, "action": "rolled back"}

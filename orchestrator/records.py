@@ -18,6 +18,9 @@ class SetOptions:
     # Copy settings default to the configuration (backgroundCopy, incrementalLC).
     copy_rate: int | None = None
     incremental: bool | None = None
+    # Show the targets on this host when created. Decided when the set is opened and kept
+    # in its file, so that a cleanup with another host adapter finishes the same plan.
+    expose_here: bool | None = None
 
 
 @dataclass

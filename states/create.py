@@ -57,11 +57,13 @@ class CreateLifecycle(Lifecycle):
     def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
         self.record, self.ctx = record, ctx
         self.excluded: set[str] = set()      # targets another host took (32816)
+        if record.options.expose_here is None:
+            record.options.expose_here = not record.options.transportable and ctx.consumer is not None
         super().__init__(record.lifecycle_id, persist, **kw)
 
     def wanted(self, step: Step) -> bool:
         if step.trigger == "expose":
-            return not self.record.options.transportable and self.ctx.consumer is not None
+            return bool(self.record.options.expose_here)
         return True
 
     # ------------------------------------------------------------ helpers

@@ -8,9 +8,10 @@ plan             the shadow copy's mapping S>T2 must still hold its image (711 i
                  the newer no-copy shadow copies of S (S>T3, S>T4: their mappings have
                  S>T2 among their dependents) will be lost, the older ones (S>T1) kept
 reverse_attach   mapping T2>S named vss-<id>-r (716 when refused)
-reverse_prepare  prepared for restore (720)
-reverse_start    the source shows T2's image at once (730); from here the source has
-                 changed, so a crash is completed, never rolled back
+reverse_prepare  prepared for restore (720); the array drops the source's cache, so from
+                 the moment the prepare is sent the source's old content is gone and a
+                 crash is completed, never rolled back
+reverse_start    the source shows T2's image at once (730)
 withdraw         S>T2 goes with "stop newer and current", then S>T3, S>T4
 settle           wait until T2>S has copied everything, then remove it (740 on failure)
 release          the targets of the removed shadow copies go back to the free pool
@@ -35,7 +36,7 @@ class RestoreLifecycle(Lifecycle):
     STEPS = [
         Step("plan", "requested", "planned"),
         Step("reverse_attach", "planned", "attached"),
-        Step("reverse_prepare", "attached", "prepared"),
+        Step("reverse_prepare", "attached", "prepared", undoable=False),
         Step("reverse_start", "prepared", "started", undoable=False),
         Step("withdraw", "started", "withdrawn", undoable=False),
         Step("settle", "withdrawn", "settled", undoable=False),

@@ -104,6 +104,10 @@ class HostStorage(Protocol):
 
     def initiators(self) -> Initiators: ...
 
+    def bios_uuid(self) -> str | None:
+        """The machine's SMBIOS uuid (a VM's uuid as its hypervisor knows it); None when
+        it cannot be read."""
+
     def volume_to_disk(self, volume: str) -> DiskId:
         """Windows: `E:`, a mount point folder or `\\\\?\\Volume{…}\\`; Linux: a mount path
         or a block device. Raises VolumeNotFound."""

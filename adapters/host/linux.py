@@ -72,6 +72,12 @@ class LinuxHost(PollingWaits):
               for p in sorted(self.sysfs.glob("class/fc_host/host*/port_name"))]
         return Initiators(tuple(dict.fromkeys(fc)), self._iqns())
 
+    def bios_uuid(self) -> str | None:
+        try:
+            return (self.sysfs / "class" / "dmi" / "id" / "product_uuid").read_text().strip() or None
+        except OSError:         # readable by root only
+            return None
+
     def _iqns(self) -> tuple[str, ...]:
         path = self.etc / "iscsi" / "initiatorname.iscsi"
         if not path.exists():

@@ -54,6 +54,12 @@ $ports = @(Get-InitiatorPort | ForEach-Object {
 ConvertTo-Json -InputObject $ports -Compress -Depth 3
 """
 
+# The SMBIOS uuid: a VMware VM's BIOS uuid (vSphere FindByUuid).
+BIOS_UUID = r"""param()
+$ErrorActionPreference = 'Stop'
+ConvertTo-Json -InputObject ([string](Get-CimInstance -ClassName Win32_ComputerSystemProduct).UUID) -Compress -Depth 1
+"""
+
 VOLUME_TO_DISK = r"""param([string]$AccessPath)
 $ErrorActionPreference = 'Stop'
 """ + _DISK_INFO + r"""
@@ -117,6 +123,9 @@ class WindowsHost(PollingWaits):
         fc = [normalize_wwpn(p["PortAddress"]) for p in ports if p["ConnectionType"] == FIBRE_CHANNEL]
         iqn = [p["NodeAddress"] for p in ports if p["ConnectionType"] == ISCSI]
         return Initiators(tuple(dict.fromkeys(fc)), tuple(dict.fromkeys(iqn)))
+
+    def bios_uuid(self) -> str | None:
+        return self.runner.run(BIOS_UUID, {}) or None
 
     def volume_to_disk(self, volume: str) -> DiskId:
         info = self.runner.run(VOLUME_TO_DISK, {"AccessPath": access_path(volume)})

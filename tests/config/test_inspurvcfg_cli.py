@@ -47,6 +47,9 @@ EVERY_PARAMETER = [
     ("stateDir", "state", None, "state_dir", "state"),
     ("freeHostName", "free0", "freeHostName: free0", "free_host_name", "free0"),
     ("resHostName", "res0", "resHostName: res0", "res_host_name", "res0"),
+    ("hostAdapter", "SIM", "hostAdapter: sim", "host_adapter", "sim"),
+    ("simInitiator", "10000090fa1b2c3d", "simInitiator: 10000090FA1B2C3D", "sim_initiator",
+     "10000090FA1B2C3D"),
 ]
 
 

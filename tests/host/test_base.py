@@ -84,13 +84,14 @@ def test_wait_for_removal_gives_up_at_the_maximum(clock):
     assert host.rescans == len(clock.sleeps)
 
 
-def test_both_hosts_have_every_method_of_the_interface():
+def test_every_host_has_every_method_of_the_interface():
     from adapters.host.base import FilesystemFreezer, HostStorage
     from adapters.host.linux import LinuxHost
+    from adapters.host.simulated import SimulatedHost
     from adapters.host.windows import WindowsHost
 
     wanted = [n for n in vars(HostStorage) if not n.startswith("_")]
-    assert len(wanted) == 8
-    for cls in (WindowsHost, LinuxHost):
+    assert len(wanted) == 9
+    for cls in (WindowsHost, LinuxHost, SimulatedHost):
         assert all(callable(getattr(cls, n, None)) for n in wanted), cls
     assert all(hasattr(LinuxHost, n) for n in vars(FilesystemFreezer) if not n.startswith("_"))

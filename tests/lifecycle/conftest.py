@@ -9,7 +9,7 @@ import pytest
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from orchestrator.recovery import RecoveryStore
-from tests.support.arrayproc import ArrayProcess
+from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "simulator" / "seeds" / "demo.yaml"
@@ -97,7 +97,7 @@ def make_orch(array, tmp_path):
         if consumer == "sim":
             from orchestrator.consumers import PhysicalHost
             from adapters.host.simulated import SimulatedHost
-            orch.ctx.consumer = PhysicalHost(SimulatedHost(array.url, initiator, state / "host"))
+            orch.ctx.consumer = PhysicalHost(SimulatedHost(array.url, initiator, state / "host", auth=(USER, PASSWORD)))
         return orch
     return make
 

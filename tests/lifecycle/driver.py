@@ -16,7 +16,7 @@ from orchestrator.records import SetOptions
 
 def main(argv: list[str]) -> int:
     config, action, *args = argv
-    orch = Orchestrator.from_config(load_config(Path(config)), consumer=None)
+    orch = Orchestrator.from_config(load_config(Path(config)))
     if action == "create":
         record = orch.create(args[1:], SetOptions(), set_id=args[0])
     elif action == "create-transportable":

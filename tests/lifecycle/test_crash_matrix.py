@@ -20,7 +20,7 @@ from states.exposure import ExposeLifecycle, UnexposeLifecycle
 from states.machine import CRASH_ENV, CRASH_EXIT
 from states.restore import RestoreLifecycle
 
-from .conftest import BACKUP_IQN, MiB, SRC1, SRC2, fill, write_config
+from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def _points():
         for t in triggers:
             for when in ("before", "after"):
                 yield pytest.param(scenario, f"{kind}:{t}:{when}", id=f"{scenario}-{t}-{when}")
-    create = [s.trigger for s in CreateLifecycle.STEPS if s.trigger != "expose"]
+    create = [s.trigger for s in CreateLifecycle.STEPS]
     yield from both("create", create, "create")
     yield from both("create", [f"revert_{s.trigger}" for s in CreateLifecycle.STEPS
                                if CreateLifecycle.STATES.index(s.dest) <= CreateLifecycle.STATES.index("committed")],
@@ -50,8 +50,10 @@ def run(args, crash: str | None = None) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("scenario,crash", list(_points()))
 def test_crash_then_cleanup(array, view, tmp_path, scenario, crash):
-    cfg_path = write_config(tmp_path / "c.yaml", array, tmp_path / "state", backgroundCopy=0)
-    orch = Orchestrator.from_config(load_config(cfg_path), consumer=None)
+    # this host is the embedded array's simulated host: exposing to it is a step too
+    cfg_path = write_config(tmp_path / "c.yaml", array, tmp_path / "state", backgroundCopy=0,
+                            hostAdapter="sim", simInitiator=HOST_IQN)
+    orch = Orchestrator.from_config(load_config(cfg_path))
     src = {SRC1: fill(array, SRC1, b"alpha "), SRC2: fill(array, SRC2, b"beta ")}
     baseline = view.snapshot()
     args = {"create": ["create", "s1", SRC1, SRC2], "abort": ["abort-after-commit", "s1", SRC1, SRC2]}.get(scenario)
@@ -82,6 +84,8 @@ def test_crash_then_cleanup(array, view, tmp_path, scenario, crash):
     vols = view.volumes()
     res = {vols[n]["uid"] for n in view.host_volumes()["vss_res_host"]}
     assert res == targets                                                    # no leaked target
+    here = {s.target_uid for r in sets if not r.options.transportable for s in r.shadows}
+    assert {lun["uid"] for lun in array.host_luns(HOST_IQN)} - set(src) == here   # shown here: live sets only
     if scenario == "restore":
         restored = array.read(SRC1, 0, 4 * MiB)
         if view.snapshot() == before:                                        # rolled back

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import SRC1, SRC2, write_config
+import pytest
+
+from .conftest import SRC1, SRC2, ArrayView, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOP = """
@@ -53,3 +55,42 @@ def test_two_hosts_never_share_a_target(array, view, tmp_path):
     maps = view.fcmaps()
     assert sorted(n for n in maps) == sorted(f"vss-{lc}-0" for r in results for lc, _ in r["left"])
     assert view.groups() == []
+
+
+POOL_SEED = """
+pools: [{name: Pool0, capacity: 64TiB}]
+hosts:
+  - {name: vss_free_host, wwpns: ["5000000000000000"]}
+  - {name: vss_res_host, wwpns: ["5000000000000001"]}
+volumes:
+  - {name: "src{n}", count: 8, size: 1GiB, pool: Pool0}
+  - {name: "tgt{n}", count: 12, size: 1GiB, pool: Pool0, map: vss_free_host}
+"""
+
+
+@pytest.mark.long
+def test_eight_hosts_500_cycles(array_factory, tmp_path):
+    """8 processes (8 hosts) share 12 free targets for 8 x 63 create/delete cycles."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(POOL_SEED)
+    sim = array_factory(http=True, seed=seed, time_scale=1000)
+    view = ArrayView(sim)
+    sources = [v["uid"] for n, v in sorted(view.volumes().items()) if n.startswith("src")]
+    procs = []
+    for i in range(8):
+        cfg = write_config(tmp_path / f"h{i}.yaml", sim, tmp_path / f"h{i}", backgroundCopy=100)
+        procs.append(subprocess.Popen([sys.executable, "-c", LOOP.replace("if i % 2:", "if True:"), str(cfg),
+                                       "63", sources[i]], cwd=ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=3600)
+        assert p.returncode == 0, err[-2000:]
+        results.append(json.loads(out))
+    cycles = sum(len(r["used"]) for r in results)
+    failures = [c for r in results for c in r["codes"]]
+    print(f"\n{cycles} create/delete cycles done, {len(failures)} refused: {sorted(set(failures))}")
+    assert set(failures) <= {3007}
+    assert cycles + len(failures) == 8 * 63
+    assert view.fcmaps() == {} and view.groups() == []
+    assert len(view.host_volumes()["vss_free_host"]) == 12
