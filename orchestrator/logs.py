@@ -1,6 +1,7 @@
 """Where structlog events go: stderr (stdout belongs to command output and JSON), or a
 file when VSSORCH_LOG_FILE names one (JSON lines). VSSORCH_LOG_LEVEL filters: default
-info for a file, warning on the terminal (one event per state transition is info).
+info for a file (one event per state transition is info), error on the terminal, where
+a failed operation is already the command's one-line error.
 
 Events never carry secrets: adapters keep passwords out of their reprs and messages,
 and this processor blanks any field whose name says it is one, as a second fence."""
@@ -24,7 +25,7 @@ def _mask(_logger, _name, event: dict) -> dict:
 
 def configure(env=os.environ) -> None:
     path = env.get("VSSORCH_LOG_FILE")
-    level = getattr(logging, env.get("VSSORCH_LOG_LEVEL", "info" if path else "warning").upper(), logging.INFO)
+    level = getattr(logging, env.get("VSSORCH_LOG_LEVEL", "info" if path else "error").upper(), logging.INFO)
     stream = open(path, "a", encoding="utf-8") if path else sys.stderr  # noqa: SIM115 - lives as long as the process
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso"),

@@ -93,6 +93,8 @@ class CreateLifecycle(Lifecycle):
         uids = [s.source_uid for s in shadows]
         if not uids:
             raise VssError(400, "no source volumes were given")
+        if self.record.options.expose_here:
+            self.ctx.consumer_host()     # where the targets will go: known before anything changes
         if len(set(uids)) != len(uids):
             raise VssError(103, "a source volume is listed twice in one shadow-copy set")
         found = self.array.volumes_by_uid(uids)

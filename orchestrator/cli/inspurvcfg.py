@@ -342,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:       # --help
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
-        return _fail(f"{exc} (see '{PROG} --help')", 2)
+        return _fail(f"error: {exc} (see '{PROG} --help')", 2)
     except ConfigError as exc:
         return _fail(exc.detail, 2)
     except BadInput as exc:

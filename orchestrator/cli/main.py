@@ -13,8 +13,16 @@ from . import batch, lifecycle, listing, serve, shadow, sim
 COMMANDS = [sim, lifecycle, batch, listing, serve, shadow]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage block before the error; one line is what we promise."""
+
+    def error(self, message: str):   # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vssorch", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="vssorch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for module in COMMANDS:

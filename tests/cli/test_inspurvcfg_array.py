@@ -98,11 +98,11 @@ def test_set_connection_parameters_tests_the_connection(run, array, tmp_path):
     done = run("inspurvcfg", "--config", str(config), "set", "username", "superuser")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("username <cimom>: superuser\nconnected: ")
-    wrong = run("inspurvcfg", "--config", str(config), "set", "password", "wrong")
+    wrong = run("inspurvcfg", "--config", str(config), "set", "password", "Not-The-Pw-7Q")
     assert wrong.returncode == 0            # saved; the failed test is a warning
     assert wrong.stdout == "password: ********\n"
     assert wrong.stderr.startswith("inspurvcfg: warning: connection test failed: error 5:")
-    assert "wrong" not in wrong.stderr and wrong.stderr.count("\n") == 1
+    assert "Not-The-Pw-7Q" not in wrong.stderr and wrong.stderr.count("\n") == 1
     # other parameters do not reach for the array
     before = array.stats()
     other = run("inspurvcfg", "--config", str(config), "set", "backgroundCopy", "0")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from states.create import CreateLifecycle
 
-from .conftest import SRC1, write_config
+from .conftest import HOST_IQN, SRC1, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_transitions_are_logged_and_secrets_are_not(array, tmp_path):
-    cfg = write_config(tmp_path / "c.yaml", array, tmp_path / "state")
+    cfg = write_config(tmp_path / "c.yaml", array, tmp_path / "state", hostAdapter="sim", simInitiator=HOST_IQN)
     log = tmp_path / "vssorch.log"
     env = {**os.environ, "VSSORCH_LOG_FILE": str(log)}
     done = subprocess.run([sys.executable, "-m", "tests.lifecycle.driver", str(cfg), "create", "s1", SRC1],
@@ -25,7 +25,7 @@ def test_transitions_are_logged_and_secrets_are_not(array, tmp_path):
     record = json.loads(done.stdout)
     events = [json.loads(line) for line in log.read_text().splitlines()]
     transitions = [e for e in events if e["event"] == "transition"]
-    wanted = [s.trigger for s in CreateLifecycle.STEPS if s.trigger != "expose"]
+    wanted = [s.trigger for s in CreateLifecycle.STEPS]
     assert [e["trigger"] for e in transitions] == wanted
     assert {e["lifecycle"] for e in transitions} == {record["lifecycle_id"]}
     assert all(e["level"] == "info" and "src" in e and "dst" in e for e in transitions)
