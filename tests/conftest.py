@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.support.arrayproc import ArrayProcess
@@ -5,6 +7,12 @@ from tests.support.arrayproc import ArrayProcess
 
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true", help="also run the long reliability/property runs")
+
+
+def pytest_configure(config):
+    # modules that size their runs at import time (property tests) read this
+    if config.getoption("--long"):
+        os.environ["VSSORCH_LONG"] = "1"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -9,6 +9,7 @@ refusal code is checked.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings
@@ -22,7 +23,9 @@ from simulator.voldata import CHUNK
 
 from .conftest import Array, FakeClock, make_db, pattern
 
-SIZE = 5 * CHUNK - 1024       # five chunks, the last one short; 256 KiB grains: 4 + 1
+LONG = os.environ.get("VSSORCH_LONG") == "1"    # pytest --long: bigger volumes, more runs
+# five chunks, the last one short (256 KiB grains: 4 + 1); forty in the long run
+SIZE = (40 if LONG else 5) * CHUNK - 1024
 VOLUMES = 5
 BUSIEST = 2                   # most writes and snapshots go to two "production" volumes
 BUSY = ("preparing", "prepared", "copying")      # a stop from these loses the image
@@ -408,6 +411,6 @@ class FlashCopyModel(RuleBasedStateMachine):
 
 
 FlashCopyModel.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=40, deadline=None,
+    max_examples=1000 if LONG else 200, stateful_step_count=80 if LONG else 40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestFlashCopyModel = FlashCopyModel.TestCase
