@@ -327,7 +327,7 @@ class HostData:
 
 def this_initiator(config: Config) -> str:
     """The initiator this host's I/O uses on the embedded array."""
-    initiator = getattr(config, "sim_initiator", "")
+    initiator = config.sim_initiator
     if not initiator:
         raise VssError(1004, "simInitiator is not set: verify and write read and write "
                        "volumes as the embedded array's simulated host")

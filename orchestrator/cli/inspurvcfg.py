@@ -222,7 +222,42 @@ _HINTS = {
 }
 
 
-@verb("testsnapshot", "create, check and remove a real shadow copy of volumes", _volumes_arguments)
+def _testsnapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("volumes", nargs="+", metavar="VOLUME",
+                        help="this host's drive letter (E:), mount point or volume path, or an array "
+                             "volume's UID, name or id")
+
+
+def _host_volume(ident: str) -> bool:
+    return (len(ident) in (2, 3) and ident[0].isalpha() and ident[1] == ":" and ident[2:] in ("", "\\")
+            or ident.startswith(("/", "\\\\?\\")))
+
+
+def _host_volumes_to_uids(config: Config, idents: Sequence[str]) -> list[str]:
+    """Drive letters, mount points and volume paths are this host's: its host adapter
+    names the array disk under each (manual 3.2: `testsnapshot E:`)."""
+    from adapters.host.base import HostError
+    from orchestrator.consumers import local_storage
+    if not any(_host_volume(i) for i in idents):
+        return list(idents)
+    storage = local_storage(config)
+    out = []
+    for ident in idents:
+        if not _host_volume(ident):
+            out.append(ident)
+            continue
+        try:
+            disk = storage.volume_to_disk(ident)
+        except HostError as exc:
+            raise BadInput(201, f"{ident}: {exc}") from None
+        if not disk.naa_uid:
+            raise BadInput(201, f"{ident} is on disk {disk.number_or_device}, which has no array "
+                                "identifier: not an array volume (manual 5.1, unsupported volume)")
+        out.append(disk.naa_uid)
+    return out
+
+
+@verb("testsnapshot", "create, check and remove a real shadow copy of volumes", _testsnapshot_arguments)
 def testsnapshot(args: argparse.Namespace) -> None:
     from orchestrator.batch import HostData
     from orchestrator.engine import Orchestrator
@@ -231,8 +266,8 @@ def testsnapshot(args: argparse.Namespace) -> None:
         orch = Orchestrator.from_config(config)
     except Exception as exc:
         raise _array_error(exc) from None
-    volumes = resolve_all(orch.array, args.volumes)
-    initiator = getattr(config, "sim_initiator", "")
+    volumes = resolve_all(orch.array, _host_volumes_to_uids(config, args.volumes))
+    initiator = config.sim_initiator
     data = HostData(config) if initiator else None
     length = 1 << 20
     at_commit: dict[str, bytes] = {}

@@ -132,6 +132,17 @@ def test_testsnapshot_creates_checks_and_removes(run, config, view):
     assert "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
 
 
+def test_testsnapshot_takes_this_hosts_drive_letters(run, config, view):
+    """The manual's `testsnapshot E:`: the simulated host's D: and E: are its two array
+    disks (the sources, in SCSI id order)."""
+    before = view.snapshot()
+    done = run("inspurvcfg", "--config", str(config), "testsnapshot", "E:")
+    assert done.returncode == 0, done.stderr
+    assert "creating a shadow copy of vss_src_vol2\n" in done.stdout
+    assert "equals its source at commit" in done.stdout
+    assert view.snapshot() == before
+
+
 def test_testsnapshot_says_what_is_wrong(run, config, view):
     names = sorted(FREE)
     assert run("inspurvcfg", "--config", str(config), "rem", *names).returncode == 0
