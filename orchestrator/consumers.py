@@ -78,6 +78,13 @@ def _depart(storage: HostStorage, uids: Sequence[str], rescans: Rescans) -> None
             log.warning("disk still seen after unmapping", uid=uid, waited_s=rescans.removal_max_s)
 
 
+def _path_or_none(vm) -> Path | None:
+    try:
+        return vm.path()
+    except VssError:
+        return None
+
+
 class PhysicalHost:
     """Targets mapped straight to this machine's FC or iSCSI initiators."""
 
@@ -170,11 +177,17 @@ class EsxiVm:
         with _host_step("releasing the disks in this VM"):
             for uid in uids:
                 self.guest.release(uid)
-        if self.path() is not Path.GUEST_ISCSI:
+        # Whatever path the configuration picks now: an RDM made under an earlier
+        # storageProtocol must not outlive its LUN (manual 5.2). No RDM: nothing done.
+        try:
             session, vm = self._attach_point()
             with _host_step("removing the RDMs from this VM"):
                 for uid in uids:
                     session.detach_prdm(vm, uid)
+        except VssError:
+            if _path_or_none(self) is not Path.GUEST_ISCSI:
+                raise
+            log.warning("vSphere not reachable; an RDM of an earlier protocol may remain", uids=list(uids))
 
     def after_unmap(self, uids: Sequence[str]) -> None:
         if self.path() is not Path.GUEST_ISCSI:
@@ -242,11 +255,17 @@ class HyperVVm:
         with _host_step("releasing the disks in this VM"):
             for uid in uids:
                 self.guest.release(uid)
-        if self.path() is not Path.GUEST_ISCSI:
+        # whatever the path now: a pass-through disk of an earlier storageProtocol goes too
+        try:
             parent = self.parent()
             with _host_step("detaching the pass-through disks from this VM"):
                 for uid in uids:
                     parent.detach_passthrough(uid)
+        except VssError:
+            if _path_or_none(self) is not Path.GUEST_ISCSI:
+                raise
+            log.warning("Hyper-V host not reachable; a pass-through disk of an earlier protocol may remain",
+                        uids=list(uids))
 
     def after_unmap(self, uids: Sequence[str]) -> None:
         if self.path() is not Path.GUEST_ISCSI:

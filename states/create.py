@@ -347,16 +347,19 @@ def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = No
         try:
             mine = ctx.consumer_host().id
         except VssError:
-            mine = None
+            mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
     for host_id in hosts:
         on_host = [s for s in shadows if host_id in s.exposed_to]
         uids = [s.target_uid for s in on_host]
-        if host_id == mine:
+        # A disk located here is let go here first, even when the host it was mapped
+        # through is no longer the one the configuration picks (manual 5.2).
+        here = ctx.consumer is not None and (host_id == mine or any(s.device for s in on_host))
+        if here:
             ctx.consumer.before_unmap(uids)
         ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
-        if host_id == mine:
+        if here:
             ctx.consumer.after_unmap(uids)
         for s in on_host:
             s.exposed_to.remove(host_id)
-            if host_id == mine:
+            if here:
                 s.device = None

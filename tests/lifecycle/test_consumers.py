@@ -136,3 +136,26 @@ def test_transportable_import_on_a_second_host_reads_the_image(array, view, make
     assert server.find_disk(uid) is None
     assert {lun["uid"] for lun in array.host_luns(BACKUP_IQN)} == set()
     assert {lun["uid"] for lun in array.host_luns(HOST_IQN)} == {SRC1, SRC2}
+
+
+def test_protocol_changed_between_create_and_delete(array, view, make_orch):
+    """Manual 5.2: storageProtocol changed while a shadow copy exists. The new setting
+    finds no path (205) for a new create, but the delete still lets go of the disk on
+    this host before the array unmaps it, and leaves nothing behind."""
+    orch = make_orch("p52")
+    here = orch.ctx.consumer.storage
+    baseline = view.snapshot()
+    record = orch.create([SRC1])
+    uid = record.shadows[0].target_uid
+    assert here.is_online(uid)
+    orch.ctx.consumer.protocol = "fc"            # this host has only an iSCSI initiator
+    with pytest.raises(VssError) as err:
+        orch.create([SRC2])
+    assert err.value.code == 205
+    released = []
+    real = here.release
+    here.release = lambda u: (released.append((u, u in {lun["uid"] for lun in array.host_luns(HOST_IQN)})),
+                              real(u))[1]
+    orch.delete(set_id=record.set_id)
+    assert released == [(uid, True)]            # let go while still mapped
+    assert here.find_disk(uid) is None and view.snapshot() == baseline
