@@ -159,3 +159,16 @@ def test_protocol_changed_between_create_and_delete(array, view, make_orch):
     orch.delete(set_id=record.set_id)
     assert released == [(uid, True)]            # let go while still mapped
     assert here.find_disk(uid) is None and view.snapshot() == baseline
+
+
+def test_a_disk_that_never_arrives_rolls_the_create_back(array, view, make_orch):
+    """The host side fails after the array mapped the targets (the disk never shows up):
+    3008, and every step is undone, the host side first."""
+    orch = make_orch("never")
+    orch.ctx.consumer.arrival_timeout_s = 0.2
+    orch.ctx.consumer.storage.rescan = lambda: None          # the host never sees new LUNs
+    baseline = view.snapshot()
+    with pytest.raises(VssError) as err:
+        orch.create([SRC1, SRC2])
+    assert err.value.code == 3008 and "did not arrive" in err.value.detail
+    assert view.snapshot() == baseline and orch.sets() == []
