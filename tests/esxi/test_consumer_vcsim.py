@@ -13,6 +13,7 @@ from orchestrator.config import load_config
 from orchestrator.consumers import EsxiVm, GuestIdentity
 from orchestrator.engine import Orchestrator
 from orchestrator.errors import VssError
+from orchestrator.records import SetOptions
 from tests.lifecycle.conftest import DEMO, ArrayView, SRC1, SRC2, fill, write_config
 from tests.support.arrayproc import PASSWORD as ARRAY_PASSWORD, USER as ARRAY_USER, ArrayProcess
 
@@ -100,3 +101,26 @@ def test_a_protocol_no_array_host_carries_is_205_before_anything_changes(esx_arr
     assert err.value.code == 205
     assert ArrayView(array).snapshot() == before and esx.list_rdms(self_vm) == []
     assert orch.sets() == []
+
+
+def test_transportable_set_imported_on_the_vm_through_prdm(esx_array, vcsim, esx, self_vm, tmp_path):
+    """Created on the application host (no host side), imported on the VMware guest: the
+    import attaches the targets as pRDMs and the guest reads the images; the delete
+    leaves no RDM and no mapping."""
+    array = esx_array
+    config = load_config(write_config(tmp_path / "c.yaml", array, tmp_path / "state", backgroundCopy=0))
+    app = Orchestrator.from_config(config, consumer=None)
+    image = fill(array, SRC1, b"alpha ")
+    record = app.create([SRC1], SetOptions(transportable=True))
+    uid = record.shadows[0].target_uid
+    fill(array, SRC1, b"later ")
+
+    guest = SimulatedHost(array.url, FC_WWPNS[0], tmp_path / "guest", auth=(ARRAY_USER, ARRAY_PASSWORD))
+    vm = Orchestrator.from_config(config, consumer=EsxiVm(guest, lambda: Fabric(esx, vcsim, array),
+                                                         GuestIdentity(ips=(SELF_IP,)), arrival_timeout_s=10))
+    vm.import_set(record.set_id)
+    assert [d.uid for d in esx.list_rdms(self_vm)] == [uid]
+    assert guest.read(uid, 0, 4 * MiB) == image
+    vm.delete(set_id=record.set_id)
+    assert esx.list_rdms(self_vm) == []
+    assert array.host_luns(FC_WWPNS[0]) == [] and not app.sets()
