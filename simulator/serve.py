@@ -82,8 +82,21 @@ class OptionError(ValueError):
     """Options that cannot go together: the caller prints one line and exits 2."""
 
 
+def _log_to_stderr() -> None:
+    """Events go to stderr, warnings and worse unless VSSORCH_LOG_LEVEL says otherwise.
+    structlog's default prints every event to stdout: a parent that reads only the
+    "listening on" line let that pipe fill, and the array blocked in the middle of a
+    request (seen as 30 s timeouts with eight clients)."""
+    import logging
+    import os
+    level = getattr(logging, os.environ.get("VSSORCH_LOG_LEVEL", "warning").upper(), logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
 def main(argv=None) -> int:  # python -m simulator.serve, for tests that want no product code
     import argparse
+    _log_to_stderr()
     p = argparse.ArgumentParser(prog="python -m simulator.serve")
     add_arguments(p)
     try:

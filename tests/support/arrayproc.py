@@ -8,6 +8,7 @@ import os
 import ssl
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -37,13 +38,17 @@ class ArrayProcess:
             cmd.append("--http")
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        # stderr to a file and stdout drained: a pipe nobody reads fills up and blocks the array
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.state / "array.log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
+                                         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         line = self.proc.stdout.readline()
         if "listening on" not in line:
-            err = self.proc.stderr.read()
             self.proc.wait(timeout=10)
-            raise RuntimeError(f"array did not start: {line!r} {err}")
+            raise RuntimeError(f"array did not start: {line!r} {self.log_path.read_text()[-2000:]}")
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.url = line.split("listening on ")[1].split()[0]
         return self
 
