@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
@@ -71,10 +72,15 @@ def _arrive(storage: HostStorage, uids: Sequence[str], rescans: Rescans, timeout
 
 
 def _depart(storage: HostStorage, uids: Sequence[str], rescans: Rescans) -> None:
+    """rescanRemMin/Max bound the wait for the whole set, not for each disk in turn."""
     storage.rescan()
-    for uid in uids:
-        if not storage.wait_for_removal(uid, rescans.removal_min_s, rescans.removal_max_s,
-                                        rescans.once_on_removal):
+    start = time.monotonic()
+    for i, uid in enumerate(uids):
+        if i == 0:
+            min_s, max_s = rescans.removal_min_s, rescans.removal_max_s
+        else:
+            min_s, max_s = 0.0, max(0.0, rescans.removal_max_s - (time.monotonic() - start))
+        if not storage.wait_for_removal(uid, min_s, max_s, rescans.once_on_removal):
             log.warning("disk still seen after unmapping", uid=uid, waited_s=rescans.removal_max_s)
 
 
