@@ -95,18 +95,20 @@ def measure_sets(total: int, sizes: list[int]) -> list[dict]:
 
 
 def measure_cleanup(count: int) -> dict:
-    """`count` lifecycles stopped after attach (as a crash would leave them), then one cleanup."""
+    """`count` lifecycles stopped after attach (as a crash would leave them), then one
+    cleanup. Targets are created in the pool (storagePool): a free pool of `count`
+    volumes would make every create list all of them."""
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        sim = start_array(tmp, count * 2 + 10, count, count)
+        sim = start_array(tmp, count + 10, count, 1)
         try:
-            orch = orchestrator(tmp, sim, backgroundCopy=50)
+            orch = orchestrator(tmp, sim, backgroundCopy=50, storagePool="Pool0")
             sources = uids(sim, "src", count)
             for i, uid in enumerate(sources):
                 record = orch.prepare(f"c{i}", [uid], SetOptions())
                 del record
             orch._live.clear()              # the process "died": only the files remain
-            again = orchestrator(tmp, sim, backgroundCopy=50)
+            again = orchestrator(tmp, sim, backgroundCopy=50, storagePool="Pool0")
             t0 = time.perf_counter()
             report = again.cleanup()
             seconds = time.perf_counter() - t0
