@@ -138,6 +138,7 @@ class EsxiVm:
         self.arrival_timeout_s = arrival_timeout_s
         self._session = self._vm = None
         self._path: Path | None = None
+        self._host_ports: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())    # (FC, iSCSI), read with the path
 
     def _attach_point(self):
         if self._session is None:
@@ -152,8 +153,9 @@ class EsxiVm:
         if self._path is None:
             session, vm = self._attach_point()
             with _host_step("reading the initiators"):
-                fc, iqns = session.host_initiators(vm)
+                self._host_ports = session.host_initiators(vm)
                 guest_iscsi = bool(self.guest.initiators().iscsi_iqns)
+            fc, iqns = self._host_ports
             self._path = choose_path(self.protocol, guest_iscsi, bool(fc), bool(iqns))
         return self._path
 
@@ -161,10 +163,10 @@ class EsxiVm:
         path = self.path()
         if path is Path.GUEST_ISCSI:
             return Initiators(iscsi_iqns=self.guest.initiators().iscsi_iqns)
-        session, vm = self._attach_point()
-        with _host_step("reading the ESXi host's initiators"):
-            fc, iqns = session.host_initiators(vm)
-            if path is Path.HOST_FC:
+        fc, iqns = self._host_ports
+        if path is Path.HOST_FC:
+            session, vm = self._attach_point()
+            with _host_step("reading the VM's NPIV ports"):
                 # NPIV: the VM's own virtual ports log in as well and must see the LUN.
                 return Initiators(fc_wwpns=tuple(dict.fromkeys((*session.vm_npiv_wwpns(vm), *fc))))
         return Initiators(iscsi_iqns=iqns)
