@@ -1,4 +1,5 @@
-"""Several orchestrator processes (hosts) share one free pool: no target is used twice."""
+"""Several orchestrator processes, each on its own simulated host (its targets are shown
+to it), share one free pool: no target is used twice."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SRC1, SRC2, ArrayView, write_config
+from .conftest import BACKUP_IQN, HOST_IQN, SRC1, SRC2, ArrayView, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOP = """
@@ -18,7 +19,7 @@ from pathlib import Path
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from orchestrator.errors import VssError
-orch = Orchestrator.from_config(load_config(Path(sys.argv[1])), consumer=None)
+orch = Orchestrator.from_config(load_config(Path(sys.argv[1])))
 used, codes, details = [], [], []
 for i in range(int(sys.argv[2])):
     try:
@@ -37,8 +38,9 @@ print(json.dumps({"used": used, "codes": codes, "details": details, "left": [
 
 def test_two_hosts_never_share_a_target(array, view, tmp_path):
     procs = []
-    for name, sources in (("h1", [SRC1]), ("h2", [SRC2])):
-        cfg = write_config(tmp_path / f"{name}.yaml", array, tmp_path / name, backgroundCopy=100)
+    for name, sources, iqn in (("h1", [SRC1], HOST_IQN), ("h2", [SRC2], BACKUP_IQN)):
+        cfg = write_config(tmp_path / f"{name}.yaml", array, tmp_path / name, backgroundCopy=100,
+                           hostAdapter="sim", simInitiator=iqn)
         procs.append(subprocess.Popen([sys.executable, "-c", LOOP, str(cfg), "8", *sources], cwd=ROOT,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
@@ -57,6 +59,10 @@ def test_two_hosts_never_share_a_target(array, view, tmp_path):
     maps = view.fcmaps()
     assert sorted(n for n in maps) == sorted(f"vss-{lc}-0" for r in results for lc, _ in r["left"])
     assert view.groups() == []
+    # each host sees its own shadow copies, and only those
+    for r, iqn in zip(results, (HOST_IQN, BACKUP_IQN)):
+        shown = {lun["uid"] for lun in array.host_luns(iqn)} - {SRC1, SRC2}
+        assert shown == {t for _, ts in r["left"] for t in ts}
 
 
 POOL_SEED = """
@@ -64,6 +70,7 @@ pools: [{name: Pool0, capacity: 64TiB}]
 hosts:
   - {name: vss_free_host, wwpns: ["5000000000000000"]}
   - {name: vss_res_host, wwpns: ["5000000000000001"]}
+  - {name: "app{n}", count: 8, start: 1, iqns: ["iqn.2026-11.test:host{n}"]}
 volumes:
   - {name: "src{n}", count: 8, size: 1GiB, pool: Pool0}
   - {name: "tgt{n}", count: 12, size: 1GiB, pool: Pool0, map: vss_free_host}
@@ -80,7 +87,8 @@ def test_eight_hosts_500_cycles(array_factory, tmp_path):
     sources = [v["uid"] for n, v in sorted(view.volumes().items()) if n.startswith("src")]
     procs = []
     for i in range(8):
-        cfg = write_config(tmp_path / f"h{i}.yaml", sim, tmp_path / f"h{i}", backgroundCopy=100)
+        cfg = write_config(tmp_path / f"h{i}.yaml", sim, tmp_path / f"h{i}", backgroundCopy=100,
+                           hostAdapter="sim", simInitiator=f"iqn.2026-11.test:host{i + 1}")
         procs.append(subprocess.Popen([sys.executable, "-c", LOOP.replace("if i % 2:", "if True:"), str(cfg),
                                        os.environ.get("POOL_CYCLES", "63"), sources[i]], cwd=ROOT, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
@@ -98,3 +106,4 @@ def test_eight_hosts_500_cycles(array_factory, tmp_path):
     assert cycles + len(failures) == 8 * int(os.environ.get("POOL_CYCLES", "63"))
     assert view.fcmaps() == {} and view.groups() == []
     assert len(view.host_volumes()["vss_free_host"]) == 12
+    assert not any(vols for host, vols in view.host_volumes().items() if host.startswith("app"))
