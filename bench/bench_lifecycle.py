@@ -52,7 +52,7 @@ def orchestrator(tmp: Path, sim: ArrayProcess, **params) -> Orchestrator:
 
 
 def uids(sim: ArrayProcess, prefix: str, n: int) -> list[str]:
-    conn = sim.conn()
+    conn = sim.conn(timeout=600)      # every volume of a 10,000-volume array, on a busy machine
     vols = conn.EnumerateInstances("IBMTSSVC_StorageVolume", PropertyList=["ElementName", "Name"])
     names = sorted((str(v["ElementName"]), str(v["Name"])) for v in vols if str(v["ElementName"]).startswith(prefix))
     return [uid for _, uid in names[:n]]
