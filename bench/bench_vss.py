@@ -72,7 +72,6 @@ def throughput(total: int, requestors: int, rounds: int) -> dict:
         cfg.write_text(f"cimomHost: 127.0.0.1\ncimomPort: {port}\nusername: superuser\npassword: passw0rd\n"
                        f"usingSSL: false\nstateDir: {tmp / 'state'}\nbackgroundCopy: 0\n")
         svc = Service(cfg, host_name="app", listen="127.0.0.1:0").start()
-        sources = uids(sim, "src", requestors)
         holds: list[float] = []
         failures: list[str] = []
         lock = threading.Lock()
@@ -94,6 +93,7 @@ def throughput(total: int, requestors: int, rounds: int) -> dict:
                 client.close()
 
         try:
+            sources = uids(sim, "src", requestors)
             threads = [threading.Thread(target=requestor, args=(s,)) for s in sources]
             t0 = time.perf_counter()
             for t in threads:
