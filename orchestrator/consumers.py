@@ -84,11 +84,26 @@ def _depart(storage: HostStorage, uids: Sequence[str], rescans: Rescans) -> None
             log.warning("disk still seen after unmapping", uid=uid, waited_s=rescans.removal_max_s)
 
 
-def _path_or_none(vm) -> Path | None:
+def _release_then_detach(vm, uids: Sequence[str], detach: Callable[[], None]) -> None:
+    """A VM's disks before unmapping: the guest lets go, then the hypervisor detaches
+    them whatever path the configuration picks now, since a disk attached under an
+    earlier storageProtocol must not outlive its LUN (manual 5.2; nothing attached:
+    nothing done). When the path is the guest's own iSCSI, an unreachable hypervisor
+    only costs a warning."""
+    with _host_step("releasing the disks in this VM"):
+        for uid in uids:
+            vm.guest.release(uid)
     try:
-        return vm.path()
+        detach()
     except VssError:
-        return None
+        try:
+            guest_path = vm.path() is Path.GUEST_ISCSI
+        except VssError:
+            guest_path = False
+        if not guest_path:
+            raise
+        log.warning("hypervisor not reachable; a disk attached under an earlier protocol may remain",
+                    uids=list(uids))
 
 
 class PhysicalHost:
@@ -182,20 +197,12 @@ class EsxiVm:
             return _arrive(self.guest, uids, self.rescans, self.arrival_timeout_s)
 
     def before_unmap(self, uids: Sequence[str]) -> None:
-        with _host_step("releasing the disks in this VM"):
-            for uid in uids:
-                self.guest.release(uid)
-        # Whatever path the configuration picks now: an RDM made under an earlier
-        # storageProtocol must not outlive its LUN (manual 5.2). No RDM: nothing done.
-        try:
+        def detach() -> None:
             session, vm = self._attach_point()
             with _host_step("removing the RDMs from this VM"):
                 for uid in uids:
                     session.detach_prdm(vm, uid)
-        except VssError:
-            if _path_or_none(self) is not Path.GUEST_ISCSI:
-                raise
-            log.warning("vSphere not reachable; an RDM of an earlier protocol may remain", uids=list(uids))
+        _release_then_detach(self, uids, detach)
 
     def after_unmap(self, uids: Sequence[str]) -> None:
         if self.path() is not Path.GUEST_ISCSI:
@@ -260,20 +267,12 @@ class HyperVVm:
             return _arrive(self.guest, uids, self.rescans, self.arrival_timeout_s)
 
     def before_unmap(self, uids: Sequence[str]) -> None:
-        with _host_step("releasing the disks in this VM"):
-            for uid in uids:
-                self.guest.release(uid)
-        # whatever the path now: a pass-through disk of an earlier storageProtocol goes too
-        try:
+        def detach() -> None:
             parent = self.parent()
             with _host_step("detaching the pass-through disks from this VM"):
                 for uid in uids:
                     parent.detach_passthrough(uid)
-        except VssError:
-            if _path_or_none(self) is not Path.GUEST_ISCSI:
-                raise
-            log.warning("Hyper-V host not reachable; a pass-through disk of an earlier protocol may remain",
-                        uids=list(uids))
+        _release_then_detach(self, uids, detach)
 
     def after_unmap(self, uids: Sequence[str]) -> None:
         if self.path() is not Path.GUEST_ISCSI:
