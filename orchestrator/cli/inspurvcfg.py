@@ -378,8 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
         return _fail(f"error: {exc} (see '{PROG} --help')", 2)
-    except ConfigError as exc:
-        return _fail(exc.detail, 2)
+    except ConfigError as exc:      # a value to correct; none of the manual's codes says which
+        return _fail(f"error: {exc.detail}", 2)
     except BadInput as exc:
         return _fail(str(exc), 2)
     except VssError as exc:

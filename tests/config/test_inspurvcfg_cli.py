@@ -132,7 +132,7 @@ def test_a_broken_file_is_reported_with_its_line(run_cli, tmp_path: Path):
     path.write_text("cimomHost: a1\nbackgroundCopy: 150\n", encoding="utf-8")
     done = run_cli("--config", str(path), "showcfg")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == f"inspurvcfg: {path}:2: backgroundCopy: must be an integer 0..100\n"
+    assert done.stderr == f"inspurvcfg: error: {path}:2: backgroundCopy: must be an integer 0..100\n"
 
 
 def test_set_creates_the_file(run_cli, tmp_path: Path):
