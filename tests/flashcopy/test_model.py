@@ -411,6 +411,6 @@ class FlashCopyModel(RuleBasedStateMachine):
 
 
 FlashCopyModel.TestCase.settings = settings(
-    max_examples=1000 if LONG else 200, stateful_step_count=80 if LONG else 40, deadline=None,
+    max_examples=500 if LONG else 200, stateful_step_count=80 if LONG else 40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestFlashCopyModel = FlashCopyModel.TestCase
