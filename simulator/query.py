@@ -19,7 +19,9 @@ match when any element matches. The select list limits the returned properties.
 Cost: `Name = '...'`, `UniqueID = '...'`, `ElementName = '...'` or `DeviceID = '...'`
 on a volume class, alone, OR-ed together or with IN (up to 1,000 values), and ANDed
 with anything else, are answered from the array's indexes: asking for 64 volumes by
-UID on a 10,000-volume array builds those 64 instances only. Any other condition
+UID on a 10,000-volume array builds those 64 instances only. The same holds for
+localcopy mappings by `SystemElementID`, `SyncedElementID`, `ElementName` or `Name`,
+and for consistency groups by `ElementName` or `SetID`. Any other condition
 enumerates the class and filters. Errors: CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED (14),
 CIM_ERR_INVALID_QUERY (15).
 """

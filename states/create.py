@@ -175,7 +175,7 @@ class CreateLifecycle(Lifecycle):
 
     def _create_targets(self) -> None:
         s = self.ctx.settings
-        existing = {v.name: v for v in self.array.volumes_named(f"{self.prefix}t")} if self.resuming else {}
+        existing = {v.name: v for v in self.array.volumes_by_name(self._target_names())} if self.resuming else {}
         for i, shadow in enumerate(self.record.shadows):
             if shadow.target_id is not None and not shadow.target_created:
                 continue     # a reused incremental target
@@ -185,8 +185,14 @@ class CreateLifecycle(Lifecycle):
                 compressed=s.compressed, deduped=s.deduped)
             shadow.target_id, shadow.target_uid, shadow.target_created = vol.id, vol.uid, True
 
+    def _target_names(self) -> list[str]:
+        return [f"{self.prefix}t{i}" for i in range(len(self.record.shadows))]
+
+    def _map_names(self) -> list[str]:
+        return [f"{self.prefix}{i}" for i in range(len(self.record.shadows))]
+
     def undo_choose_targets(self) -> None:
-        for vol in self.array.volumes_named(f"{self.prefix}t"):
+        for vol in self.array.volumes_by_name(self._target_names()):
             self.array.delete_volume(vol.id)
             self.objects.append(vol.id)
         for shadow in self.record.shadows:
@@ -197,16 +203,15 @@ class CreateLifecycle(Lifecycle):
     # ------------------------------------------------------------ group
     def do_create_group(self) -> None:
         name = self.prefix.rstrip("-")
-        group = next(iter(self.array.groups_named(name)), None) if self.resuming else None
+        group = next(iter(self.array.groups_by_name([name])), None) if self.resuming else None
         group = group or self.array.create_group(name)
         self.record.group_id, self.record.group_name = group.id, group.name
         self.objects = [group.id]
 
     def undo_create_group(self) -> None:
-        for group in self.array.groups_named(self.prefix.rstrip("-")):
-            if group.name == self.prefix.rstrip("-"):
-                self.array.delete_group(group.id, force=True)
-                self.objects.append(group.id)
+        for group in self.array.groups_by_name([self.prefix.rstrip("-")]):
+            self.array.delete_group(group.id, force=True)
+            self.objects.append(group.id)
         self.record.group_id = None
 
     # ------------------------------------------------------------ attach
@@ -240,7 +245,7 @@ class CreateLifecycle(Lifecycle):
         self.objects = [s.fcmap_id for s in self.record.shadows]
 
     def _adopt_existing_maps(self) -> None:
-        by_name = {m.name: m for m in self.array.fcmaps_named(self.prefix)}
+        by_name = {m.name: m for m in self.array.fcmaps_by_name(self._map_names())}
         for i, shadow in enumerate(self.record.shadows):
             m: FcMap | None = by_name.get(f"{self.prefix}{i}")
             if m is not None and not shadow.reused_fcmap:
@@ -249,7 +254,7 @@ class CreateLifecycle(Lifecycle):
     def undo_attach(self) -> None:
         if self.record.group_id and self.array.group(self.record.group_id) is not None:
             self.array.delete_group(self.record.group_id, force=True)
-        for m in self.array.fcmaps_named(self.prefix):
+        for m in self.array.fcmaps_by_name(self._map_names()):
             self.array.delete_fcmap(m.id, force=True)
             self.objects.append(m.id)
         for shadow in self.record.shadows:

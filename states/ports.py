@@ -21,7 +21,9 @@ class ArrayPort(Protocol):
         """Volumes with those UIDs (missing ones absent); one request whatever the count."""
     def volume(self, volume_id: str) -> Volume | None: ...
     def volumes_named(self, prefix: str) -> list[Volume]:
-        """Volumes whose name starts with prefix (reconciling a lost recovery file)."""
+        """Volumes whose name starts with prefix: reads every volume (listings only)."""
+    def volumes_by_name(self, names: Sequence[str]) -> list[Volume]:
+        """Volumes with exactly those names; one request, whatever the array's size."""
     def create_volume(self, name: str, size: int, pool: str, iogroup: str | None, *,
                       thin: bool, compressed: bool, deduped: bool) -> Volume: ...
     def delete_volume(self, volume_id: str) -> None: ...
@@ -46,7 +48,10 @@ class ArrayPort(Protocol):
         """Mappings where the volume is source or target."""
     def fcmaps_of_volumes(self, volume_ids: Sequence[str]) -> list[FcMap]:
         """Mappings where any of the volumes is source or target; one request."""
-    def fcmaps_named(self, prefix: str) -> list[FcMap]: ...
+    def fcmaps_named(self, prefix: str) -> list[FcMap]:
+        """Mappings whose name starts with prefix: reads every mapping (listings only)."""
+    def fcmaps_by_name(self, names: Sequence[str]) -> list[FcMap]:
+        """Mappings with exactly those names; one request, whatever the array holds."""
     def dependent_fcmaps(self, map_id: str) -> list[str]:
         """Ids of the mappings whose targets read through this one's target."""
     def attach(self, pairs: Sequence[tuple[str, str, str]], *, copy_rate: int,
@@ -63,7 +68,8 @@ class ArrayPort(Protocol):
 
     # --- consistency groups
     def group(self, group_id: str) -> Group | None: ...
-    def groups_named(self, prefix: str) -> list[Group]: ...
+    def groups_by_name(self, names: Sequence[str]) -> list[Group]:
+        """Consistency groups with exactly those names; one request."""
     def create_group(self, name: str) -> Group: ...
     def add_to_group(self, group_id: str, map_id: str) -> None:
         """An existing (incremental) mapping joins the group so it starts with the others."""

@@ -85,7 +85,7 @@ class RestoreLifecycle(Lifecycle):
 
     def do_reverse_attach(self) -> None:
         a = self.ctx.array
-        existing = a.fcmaps_named(self.reverse_name) if self.resuming else []
+        existing = a.fcmaps_by_name([self.reverse_name]) if self.resuming else []
         if existing:
             self.reverse_id = existing[0].id
             return
@@ -101,7 +101,7 @@ class RestoreLifecycle(Lifecycle):
         self.objects = [rev.id]
 
     def undo_reverse_attach(self) -> None:
-        for m in self.ctx.array.fcmaps_named(self.reverse_name):
+        for m in self.ctx.array.fcmaps_by_name([self.reverse_name]):
             self.ctx.array.delete_fcmap(m.id, force=True)
         self.reverse_id = None
 

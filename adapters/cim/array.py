@@ -62,6 +62,8 @@ _HOST_PROPS = ["ElementName", "HostID", "PortWWN", "iSCSIName"]
 QUERY_CHUNK = 1000            # values in one IN list: the agent's limit
 # what an agent without (this kind of) ExecQuery answers
 _NO_QUERY = ("CIM_ERR_NOT_SUPPORTED", "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED", "CIM_ERR_INVALID_QUERY")
+_FCMAP_ATTRS = {"SystemElementID": "source_id", "SyncedElementID": "target_id", "ElementName": "name", "Name": "id"}
+_GROUP_PROPS = ["ElementName", "SetID", "Status"]
 
 
 # ---------------------------------------------------------------- reading replies
@@ -280,27 +282,38 @@ class CimArray:
     def _all_volumes(self) -> list[Volume]:
         return [self._volume(i) for i in self._enum(VOLUME, _VOL_PROPS)]
 
-    def _volumes_where(self, prop: str, values: Sequence[str]) -> list[Volume]:
-        """At least the volumes whose prop (Name is the UID, or DeviceID) is one of values.
-        An indexed ExecQuery builds only those (enumerating a 10,000-volume array takes
-        half a minute); an agent without queries gets one enumeration, now and later."""
+    def _where(self, classname: str, props: Sequence[str], values: Sequence[str],
+               select: Sequence[str] | None = None) -> list | None:
+        """Instances of classname with one of props equal to one of values, by ExecQuery:
+        an indexed query builds only those (enumerating a 10,000-volume array takes half
+        a minute, and a lifecycle must not read every mapping of a busy array). None once
+        the agent turns queries down: the caller enumerates, now and later."""
         values = sorted(set(values))
         if not values:
             return []
-        if self._queries:
-            try:
-                found = []
-                for i in range(0, len(values), QUERY_CHUNK):
-                    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values[i:i + QUERY_CHUNK])
-                    query = f"SELECT {', '.join(_VOL_PROPS)} FROM {VOLUME} WHERE {prop} IN ({listed})"
-                    found += _instances(self._read("ExecQuery", "WQL", query), f"ExecQuery {VOLUME}")
-                return [self._volume(i) for i in found]
-            except ArrayCallError as exc:
-                if not any(status in exc.detail for status in _NO_QUERY):
-                    raise
-                log.info("cim agent answers no queries: volumes are enumerated", reason=E.one_line(exc.detail, 120))
-                self._queries = False
-        return self._all_volumes()
+        if not self._queries:
+            return None
+        try:
+            found = []
+            step = QUERY_CHUNK // len(props)
+            for i in range(0, len(values), step):
+                listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values[i:i + step])
+                where = " OR ".join(f"{prop} IN ({listed})" for prop in props)
+                query = f"SELECT {', '.join(select) if select else '*'} FROM {classname} WHERE {where}"
+                found += _instances(self._read("ExecQuery", "WQL", query), f"ExecQuery {classname}")
+            return found
+        except ArrayCallError as exc:
+            if not any(status in exc.detail for status in _NO_QUERY):
+                raise
+            log.info("cim agent answers no queries: objects are enumerated", reason=E.one_line(exc.detail, 120))
+            self._queries = False
+            return None
+
+    def _volumes_where(self, prop: str, values: Sequence[str]) -> list[Volume]:
+        """At least the volumes whose prop (Name is the UID, ElementName, or DeviceID) is
+        one of values."""
+        found = self._where(VOLUME, [prop], values, _VOL_PROPS)
+        return self._all_volumes() if found is None else [self._volume(i) for i in found]
 
     def volumes_by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
         wanted = {u.strip().upper() for u in uids}
@@ -308,6 +321,10 @@ class CimArray:
 
     def volumes_named(self, prefix: str) -> list[Volume]:
         return [v for v in self._all_volumes() if v.name.startswith(prefix)]
+
+    def volumes_by_name(self, names: Sequence[str]) -> list[Volume]:
+        wanted = set(names)
+        return [v for v in self._volumes_where("ElementName", wanted) if v.name in wanted]
 
     def _learn_volumes(self, volume_ids: Sequence[str]) -> None:
         """Paths and UIDs of volumes not seen yet: one query for all of them."""
@@ -452,10 +469,21 @@ class CimArray:
     def _all_fcmaps(self) -> list[FcMap]:
         return [self._fcmap(i) for i in self._enum(FCMAP)]
 
+    def _fcmaps_where(self, props: Sequence[str], values: Sequence[str]) -> list[FcMap]:
+        """Mappings with one of props equal to one of values (exactly: queries ignore case),
+        in id order."""
+        wanted = set(values)
+        if not wanted:
+            return []
+        found = self._where(FCMAP, props, wanted)
+        maps = self._all_fcmaps() if found is None else [self._fcmap(i) for i in found]
+        unique = {m.id: m for m in maps if any(getattr(m, _FCMAP_ATTRS[p]) in wanted for p in props)}
+        return sorted(unique.values(), key=lambda m: (len(m.id), m.id))
+
     def fcmap(self, map_id: str) -> FcMap | None:
         path = self._map_paths.get(map_id)
         if path is None:
-            return next((m for m in self._all_fcmaps() if m.id == map_id), None)
+            return next(iter(self._fcmaps_where(["Name"], [map_id])), None)
         inst = self._wire.get(path)
         if inst is not None and _text(inst, "Name") == map_id:
             return self._fcmap(inst)
@@ -463,18 +491,20 @@ class CimArray:
         if inst is None:
             return None
         # the same two volumes now hold another mapping: this one may still be elsewhere
-        return next((m for m in self._all_fcmaps() if m.id == map_id), None)
+        return next(iter(self._fcmaps_where(["Name"], [map_id])), None)
 
     def fcmaps_of_volume(self, volume_id: str) -> list[FcMap]:
         insts = self._read("References", self._vol_path(volume_id), ResultClass=FCMAP)
         return [self._fcmap(i) for i in _instances(insts, f"mappings of volume {volume_id}")]
 
     def fcmaps_of_volumes(self, volume_ids: Sequence[str]) -> list[FcMap]:
-        ids = set(volume_ids)
-        return [m for m in self._all_fcmaps() if m.source_id in ids or m.target_id in ids]
+        return self._fcmaps_where(["SystemElementID", "SyncedElementID"], volume_ids)
 
     def fcmaps_named(self, prefix: str) -> list[FcMap]:
         return [m for m in self._all_fcmaps() if m.name.startswith(prefix)]
+
+    def fcmaps_by_name(self, names: Sequence[str]) -> list[FcMap]:
+        return self._fcmaps_where(["ElementName"], names)
 
     def _map_path(self, map_id: str) -> CIMInstanceName:
         if map_id not in self._map_paths and self.fcmap(map_id) is None:
@@ -520,7 +550,7 @@ class CimArray:
                      timeout_s=self._job_timeout_s)
         elif not out.get("Synchronizations"):
             raise ArrayCallError(E.ATTACH_NOTHING, "AttachReplicas returned no mappings")
-        by_name = {m.name: m for m in self._all_fcmaps()}
+        by_name = {m.name: m for m in self.fcmaps_by_name([n for _, _, n in pairs])}
         missing = [n for _, _, n in pairs if n not in by_name]
         if missing:
             raise ArrayCallError(E.ATTACH_NOTHING, f"mapping {missing[0]} is missing after AttachReplicas")
@@ -565,11 +595,17 @@ class CimArray:
         return group
 
     def _all_groups(self) -> list[Group]:
-        return [self._group(i) for i in self._enum(FCSET, ["ElementName", "SetID", "Status"])]
+        return [self._group(i) for i in self._enum(FCSET, _GROUP_PROPS)]
+
+    def _groups_where(self, prop: str, values: Sequence[str]) -> list[Group]:
+        wanted = set(values)
+        found = self._where(FCSET, [prop], wanted, _GROUP_PROPS)
+        groups = self._all_groups() if found is None else [self._group(i) for i in found]
+        return [g for g in groups if (g.name if prop == "ElementName" else g.id) in wanted]
 
     def _group_path(self, group_id: str) -> CIMInstanceName:
         if group_id not in self._group_paths:
-            self._all_groups()
+            self._groups_where("SetID", [group_id])
         if group_id not in self._group_paths:
             raise ArrayCallError(E.NO_SUCH_GROUP, f"the array has no consistency group {group_id}")
         return self._group_paths[group_id]
@@ -577,7 +613,7 @@ class CimArray:
     def group(self, group_id: str) -> Group | None:
         path = self._group_paths.get(group_id)
         if path is None:
-            return next((g for g in self._all_groups() if g.id == group_id), None)
+            return next(iter(self._groups_where("SetID", [group_id])), None)
         inst = self._wire.get(path)
         if inst is None:
             self._group_paths.pop(group_id, None)
@@ -586,6 +622,9 @@ class CimArray:
 
     def groups_named(self, prefix: str) -> list[Group]:
         return [g for g in self._all_groups() if g.name.startswith(prefix)]
+
+    def groups_by_name(self, names: Sequence[str]) -> list[Group]:
+        return self._groups_where("ElementName", names)
 
     def create_group(self, name: str) -> Group:
         what = f"creating consistency group {name}"

@@ -17,6 +17,17 @@ JOB_RUNNING, JOB_COMPLETED, JOB_EXCEPTION = 4, 7, 10
 
 
 # ------------------------------------------------------------------ mappings
+def _ints(values) -> list[int]:
+    """Query literals that can be object ids (ids are numbers; anything else matches none)."""
+    out = []
+    for v in values:
+        try:
+            out.append(int(str(v)))
+        except ValueError:
+            continue
+    return out
+
+
 def _mapping_path(a: Array, m) -> CIMInstanceName:
     src, tgt = a.volume(m.source_id), a.volume(m.target_id)
     return CIMInstanceName(N.FCMAP, namespace=a.namespace, keybindings={
@@ -64,6 +75,23 @@ class MappingProvider(AssociationProvider):
         except ArrayError:
             return None
 
+    def lookup(self, a: Array, prop, values):
+        # ExecQuery by a mapping's ends, name or id builds only the matches: an array
+        # with thousands of mappings must not build them all for one lifecycle's few
+        if prop in ("systemelementid", "syncedelementid"):
+            source = prop == "systemelementid"
+            found = {m.id: m for v in _ints(values) for m in a.engine.mappings_of_volume(v)
+                     if (m.source_id if source else m.target_id) == v}
+        elif prop == "elementname":
+            names = {str(v).lower() for v in values}
+            found = {m.id: m for m in a.engine.list_mappings() if m.name.lower() in names}
+        elif prop == "name":
+            wanted = set(_ints(values))
+            found = {m.id: m for m in a.engine.list_mappings() if m.id in wanted}
+        else:
+            return None
+        return [mapping_instance(a, m) for _, m in sorted(found.items())]
+
     def references(self, a: Array, path, role):
         roles = self.roles_for(a, path, role)
         if not roles:
@@ -91,6 +119,14 @@ class GroupProvider(Provider):
         for g in a.engine.list_groups():
             if g.autodelete == self.autodelete:
                 yield group_instance(a, g)
+
+    def lookup(self, a: Array, prop, values):
+        if prop not in ("elementname", "setid"):
+            return None
+        wanted = {str(v).lower() for v in values} if prop == "elementname" else set(_ints(values))
+        return [group_instance(a, g) for g in a.engine.list_groups()
+                if g.autodelete == self.autodelete
+                and (g.name.lower() if prop == "elementname" else g.id) in wanted]
 
     def get(self, a: Array, path):
         try:

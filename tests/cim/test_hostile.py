@@ -187,7 +187,7 @@ def test_method_replies_without_outputs(agent, cim):
 def test_job_without_a_state(agent, cim):
     job = instance_name("IBMTSSVC_FlashCopyJob", {"InstanceID": "C:job:1"})
     agent.replies["EnumerateInstanceNames"] = f"<IRETURNVALUE>{SCS_NAME}</IRETURNVALUE>"
-    agent.replies["EnumerateInstances"] = enum(named_instance(
+    agent.replies["ExecQuery"] = queried(named_instance(
         "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
         prop("SetID", "1"), prop("Status", 11, "uint32")))
     agent.replies["ModifySynchronizedSet"] = (

@@ -80,7 +80,7 @@ def test_refused_attach_with_unreadable_return_values(agent, cim):
 
 def test_dependents_that_are_not_names(agent, cim):
     scs(agent)
-    agent.replies["EnumerateInstances"] = enum(named_instance(
+    agent.replies["ExecQuery"] = queried(named_instance(
         "IBMTSSVC_LocalStorageSynchronized", {"Name": "1"}, prop("ElementName", "m"), prop("Name", "1"),
         prop("Status", "copying"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
         prop("CopyRate", 0, "uint16")))
@@ -113,7 +113,7 @@ def test_associators_without_paths(agent, cim):
 
 def test_job_reference_that_is_not_a_path(agent, cim):
     scs(agent)
-    agent.replies["EnumerateInstances"] = enum(named_instance(
+    agent.replies["ExecQuery"] = queried(named_instance(
         "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
         prop("SetID", "1"), prop("Status", 11, "uint32")))
     agent.replies["ModifySynchronizedSet"] = returns(

@@ -35,12 +35,18 @@ def test_hot_paths_cost_what_the_array_counts(sim):
     assert meter(cim.host_volumes, free.id) == (1, {"Associators": 1})
 
     sources = cim.volumes_by_uid([SRC1, SRC2])
-    targets = sorted(cim.host_volumes(free.id), key=lambda v: int(v.id))[:2]
+    free_vols = sorted(cim.host_volumes(free.id), key=lambda v: int(v.id))
+    targets = free_vols[:2]
+    cim.attach([(free_vols[2].id, free_vols[3].id, "cim-other")], copy_rate=0, incremental=False, group_id=None)
     meter(cim.create_group, "cim-stats")
     group = cim.groups_named("cim-stats")[0]
     pairs = [(sources[u].id, t.id, f"cim-stats-{n}") for n, (u, t) in enumerate(zip((SRC1, SRC2), targets))]
+    built = lambda: sim.admin("GET", "stats")["built"].get("IBMTSSVC_LocalStorageSynchronized", 0)  # noqa: E731
+    before = built()
     assert meter(cim.attach, pairs, copy_rate=0, incremental=False, group_id=group.id) == (
-        2, {"AttachReplicas": 1, "EnumerateInstances": 1})
+        2, {"AttachReplicas": 1, "ExecQuery": 1})
+    # the new mappings are read back by name: the array built those two, not cim-other too
+    assert built() - before == 2
 
     sent, counted = meter(cim.prepare_group, group.id)        # the method, then looks at its job
     assert counted.pop("ModifySynchronizedSet") == 1 and set(counted) <= {"GetInstance"}
