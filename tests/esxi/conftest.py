@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from adapters.esxi.session import VSphereSession
+from tests.lifecycle.conftest import DEMO
+from tests.support.arrayproc import ArrayProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +108,14 @@ def self_vm(esx, vcsim):
         esx.detach_prdm(vm, disk.uid)
     vcsim.map_luns()
     esx.rescan(vm)
+
+
+@pytest.fixture
+def esx_array(tmp_path):
+    """The embedded array with the ESXi host's FC ports as an array host (esx_host)."""
+    seed = tmp_path / "seed.yaml"
+    hosts = f'  - {{name: esx_host, wwpns: ["{FC_WWPNS[0]}", "{FC_WWPNS[1]}"]}}\n'
+    seed.write_text(DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1))
+    proc = ArrayProcess(state=tmp_path / "array", http=True, seed=seed, time_scale=1000).start()
+    yield proc
+    proc.stop()
