@@ -62,6 +62,17 @@ class ArrayProcess:
                 self.proc.wait()
         return self.proc.returncode if self.proc else 0
 
+    def kill_and_restart(self) -> None:
+        """The array dies (SIGKILL: nothing flushed, no clean stop) and comes back on the
+        same port with its state folder, as after a power loss."""
+        port = self.url.rsplit(":", 1)[1].rstrip("/")
+        self.proc.kill()
+        self.proc.wait()
+        self.seed = None                        # the state folder is provisioned already
+        if "--port" not in self.extra:
+            self.extra = [*self.extra, "--port", port]
+        self.start()
+
     @property
     def cafile(self) -> str | None:
         return None if self.http else str(self.state / "tls" / "cert.pem")
