@@ -20,9 +20,9 @@ from states.create import CreateLifecycle
 from states.delete import DeleteLifecycle
 from states.machine import CRASH_ENV, CRASH_EXIT
 from tests.lifecycle.conftest import ArrayView, MiB, SRC1, SRC2, fill, write_config
+from tests.support.vmdriver import DISK_CRASH_ENV
 
 from .conftest import FC_WWPNS, PASSWORD, SELF_IP, USER
-from .driver import RDM_CRASH_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = os.environ.get("VSSORCH_LONG") == "1"
@@ -40,11 +40,11 @@ def _points():
 
 
 def run(spec: Path, args: list[str], crash: str | None = None, rdm_crash: str | None = None):
-    env = {k: v for k, v in os.environ.items() if k not in (CRASH_ENV, RDM_CRASH_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in (CRASH_ENV, DISK_CRASH_ENV)}
     if crash:
         env[CRASH_ENV] = crash
     if rdm_crash:
-        env[RDM_CRASH_ENV] = rdm_crash
+        env[DISK_CRASH_ENV] = rdm_crash
     return subprocess.run([sys.executable, "-m", "tests.esxi.driver", str(spec), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.host.base import Initiators
 from adapters.host.simulated import SimulatedHost
 from orchestrator.consumers import HyperVVm, PhysicalHost, Rescans
 from orchestrator.errors import VssError
 from orchestrator.records import SetOptions
 from tests.support.arrayproc import PASSWORD, USER
+from tests.support.hyperv import FakeParent, PassThroughGuest
 
 from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill
 
@@ -60,48 +60,10 @@ def test_rescan_once_finds_the_disk_with_one_scan(array, make_orch):
     assert len(calls) == 1 and storage.find_disk(record.shadows[0].target_uid) is not None
 
 
-class PassThroughGuest(SimulatedHost):
-    def initiators(self) -> Initiators:
-        return Initiators()
-
-
-class FakeParent:
-    """HyperVParent's surface; its disks are what the array maps to the parent's port."""
-
-    def __init__(self, array, folder):
-        self.array = array
-        self.disks = host(array, PARENT_PORT, folder)
-        self.attached: list[str] = []
-        self.events: list[tuple[str, str, bool]] = []     # (what, uid, mapped on the array then)
-
-    def _mapped(self, uid):
-        return uid in {lun["uid"] for lun in self.array.host_luns(PARENT_PORT)}
-
-    def rescan(self):
-        self.disks.rescan()
-
-    def take_offline(self, uid):
-        assert self.disks.release(uid)
-        self.events.append(("offline", uid, self._mapped(uid)))
-
-    def attach_passthrough(self, uid):
-        self.events.append(("attach", uid, self._mapped(uid)))
-        self.attached.append(uid)
-
-    def detach_passthrough(self, uid):
-        self.events.append(("detach", uid, self._mapped(uid)))
-        removed = uid in self.attached
-        self.attached = [u for u in self.attached if u != uid]
-        return int(removed)
-
-    def fc_wwpns(self):
-        return ()
-
-
 def test_hyperv_guest_gets_pass_through_disks_attached_after_mapping_and_detached_before_unmapping(
         array, view, make_orch, tmp_path):
     orch = make_orch("hv", consumer=None)
-    parent = FakeParent(array, tmp_path / "parent")
+    parent = FakeParent(array, PARENT_PORT, tmp_path / "parent")
     # the guest sees its pass-through disks (the LUNs mapped to the parent's port) and
     # has no initiator of its own
     guest = PassThroughGuest(array.url, PARENT_PORT, tmp_path / "guest", auth=(USER, PASSWORD))

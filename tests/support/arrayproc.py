@@ -62,6 +62,11 @@ class ArrayProcess:
                 self.proc.wait()
         return self.proc.returncode if self.proc else 0
 
+    @classmethod
+    def running_at(cls, url: str) -> "ArrayProcess":
+        """A handle on a plain-HTTP array another process started: data and admin calls."""
+        return cls(state=Path(), http=True, url=url)
+
     def kill_and_restart(self) -> None:
         """The array dies (SIGKILL: nothing flushed, no clean stop) and comes back on the
         same port with its state folder, as after a power loss."""
