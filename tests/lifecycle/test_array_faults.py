@@ -1,8 +1,10 @@
-"""Array faults at every array call of create and delete: a failure return code, or a
-reply cut off after the array did the work. Each run ends with the manual's code (or
-success), and after cleanup nothing is leaked: the array is as before, or holds the
-finished shadow copy."""
+"""Array faults at every array call of create and delete: a failure return code, a reply
+cut off after the array did the work, or a reply later than cimomTimeout. Each run ends
+with the manual's code (or success), and after cleanup nothing is leaked: the array is as
+before, or holds the finished shadow copy."""
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -70,3 +72,39 @@ def test_delete_with_a_fault_at_each_call(array, view, make_orch, action):
             assert view.snapshot() == with_set, f"fault at call {nth}"
             again.delete(set_id="s")
         assert view.snapshot() == baseline, f"fault at call {nth}"
+
+
+LONG = os.environ.get("VSSORCH_LONG") == "1"
+CREATE_CALLS = 16          # requests of a 2-volume create by a new process
+SLOW_POINTS = ([("*", n) for n in range(1, CREATE_CALLS + 1)] if LONG else
+               [("CreateSynchronizedSet", 1), ("AttachReplicas", 1), ("ModifySynchronizedSet", 1),
+                ("ModifySynchronizedSet", 2)])
+
+
+@pytest.mark.parametrize("method,nth", SLOW_POINTS, ids=[f"{m}-{n}" for m, n in SLOW_POINTS])
+def test_create_with_a_reply_later_than_the_timeout(array, view, make_orch, method, nth):
+    """The array does the work but answers after cimomTimeout: the client cannot know the
+    outcome. The create ends with the manual's code or succeeds; cleanup leaves the
+    array as before or with the finished shadow copy."""
+    fill(array, SRC1, b"src1 ")
+    fill(array, SRC2, b"src2 ")
+    baseline = view.snapshot()
+    orch = make_orch("slow", consumer=None, cimomTimeout=1000)
+    array.faults([{"method": method, "action": "delay", "nth": nth, "count": 1, "seconds": 2.5}])
+    try:
+        orch.create([SRC1, SRC2], set_id="s")
+        outcome = "created"
+    except VssError as err:
+        assert err.code in MESSAGES
+        outcome = err.code
+    assert array.admin("GET", "faults")["seen"].get(method.lower(), 0) >= nth, "the slow request never came"
+    array.clear_faults()
+    print(f"\nreply after the timeout at {method} #{nth}: {outcome}")
+    again = make_orch("slow", consumer=None)
+    again.cleanup()
+    assert view.groups() == []
+    sets = again.sets()
+    if sets:
+        assert outcome == "created" or sets[0].state == "done", outcome
+        again.delete(set_id="s")
+    assert view.snapshot() == baseline, f"{method} #{nth}: {outcome}"
