@@ -8,6 +8,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
+from orchestrator.errors import MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
 
@@ -115,3 +116,28 @@ def fill(array: ArrayProcess, uid: str, tag: bytes, size: int = 4 * MiB) -> byte
 
 def store_of(orch: Orchestrator) -> RecoveryStore:
     return orch.store
+
+
+def try_create(orch: Orchestrator, uids: list[str], set_id: str = "s"):
+    """'created', or the manual's code the create failed with."""
+    try:
+        orch.create(uids, set_id=set_id)
+        return "created"
+    except VssError as err:
+        assert err.code in MESSAGES, err
+        return err.code
+
+
+def assert_clean_after_cleanup(array: ArrayProcess, orch: Orchestrator, view: ArrayView, baseline, outcome,
+                               label: str) -> None:
+    """cleanup; then no group is left, a set that remains is finished and its targets hold
+    their (unchanged) sources' bytes, and once it is deleted the array is as before."""
+    orch.cleanup()
+    sets = orch.sets()
+    assert view.groups() == [], label
+    if sets:
+        assert outcome == "created" or sets[0].state == "done", label
+        for s in sets[0].shadows:
+            assert array.read(s.target_uid, 0, MiB) == array.read(s.source_uid, 0, MiB), label
+        orch.delete(set_id=sets[0].set_id)
+    assert view.snapshot() == baseline, label

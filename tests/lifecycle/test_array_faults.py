@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.errors import MESSAGES, VssError
 
-from .conftest import SRC1, SRC2, fill
+from .conftest import SRC1, SRC2, assert_clean_after_cleanup, fill, try_create
 
 
 def calls_of(array, orch, fn) -> int:
@@ -31,20 +31,9 @@ def test_create_with_a_fault_at_each_call(array, view, make_orch, action):
     for nth in range(1, total + 1):
         fresh = make_orch(f"f{nth}", consumer=None)          # a new process: no cached paths
         array.faults([{"method": "*", "action": action, "nth": nth, "count": 1, "rc": 4}])
-        try:
-            fresh.create([SRC1, SRC2], set_id="s")
-            outcome = "created"
-        except VssError as err:
-            assert err.code in MESSAGES
-            outcome = err.code
+        outcome = try_create(fresh, [SRC1, SRC2])
         array.clear_faults()
-        assert fresh.cleanup() is not None
-        sets = fresh.sets()
-        assert view.groups() == []
-        if sets:
-            assert outcome == "created" or sets[0].state == "done"
-            fresh.delete(set_id=sets[0].set_id)
-        assert view.snapshot() == baseline, f"fault at call {nth}: {outcome}"
+        assert_clean_after_cleanup(array, fresh, view, baseline, outcome, f"fault at call {nth}: {outcome}")
         codes.append(outcome)
     print(f"\n{action}: {len(codes)} fault points, outcomes {sorted(set(map(str, codes)))}")
     assert any(c != "created" for c in codes)
@@ -91,20 +80,9 @@ def test_create_with_a_reply_later_than_the_timeout(array, view, make_orch, meth
     baseline = view.snapshot()
     orch = make_orch("slow", consumer=None, cimomTimeout=1000)
     array.faults([{"method": method, "action": "delay", "nth": nth, "count": 1, "seconds": 2.5}])
-    try:
-        orch.create([SRC1, SRC2], set_id="s")
-        outcome = "created"
-    except VssError as err:
-        assert err.code in MESSAGES
-        outcome = err.code
+    outcome = try_create(orch, [SRC1, SRC2])
     assert array.admin("GET", "faults")["seen"].get(method.lower(), 0) >= nth, "the slow request never came"
     array.clear_faults()
     print(f"\nreply after the timeout at {method} #{nth}: {outcome}")
-    again = make_orch("slow", consumer=None)
-    again.cleanup()
-    assert view.groups() == []
-    sets = again.sets()
-    if sets:
-        assert outcome == "created" or sets[0].state == "done", outcome
-        again.delete(set_id="s")
-    assert view.snapshot() == baseline, f"{method} #{nth}: {outcome}"
+    assert_clean_after_cleanup(array, make_orch("slow", consumer=None), view, baseline, outcome,
+                               f"{method} #{nth}: {outcome}")

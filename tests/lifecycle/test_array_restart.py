@@ -12,9 +12,7 @@ import time
 
 import pytest
 
-from orchestrator.errors import MESSAGES, VssError
-
-from .conftest import SRC1, SRC2, fill
+from .conftest import SRC1, SRC2, assert_clean_after_cleanup, fill, try_create
 
 LONG = os.environ.get("VSSORCH_LONG") == "1"
 CREATE_CALLS = 16          # requests of a 2-volume create by a new process
@@ -50,25 +48,12 @@ def test_array_restarted_in_the_middle_of_a_create(array, view, make_orch, metho
     orch = make_orch("r", consumer=None)
     restart = KillDuring(array, method, nth)
     restart.start()
-    try:
-        orch.create([SRC1, SRC2], set_id="s")
-        outcome = "created"
-    except VssError as err:
-        assert err.code in MESSAGES
-        outcome = err.code
+    outcome = try_create(orch, [SRC1, SRC2])
     print(f"\n{method} #{nth}: {outcome}")
     restart.over.set()
     restart.join(timeout=60)
     assert restart.killed, f"the create made fewer than {nth} {method} requests"
     assert array.admin("GET", "faults")["faults"] == []           # this is the restarted array
 
-    again = make_orch("r", consumer=None)                          # cleanup in a new process
-    again.cleanup()
-    sets = again.sets()
-    assert view.groups() == []
-    if sets:
-        assert outcome == "created" or sets[0].state == "done", outcome
-        for s in sets[0].shadows:
-            assert array.read(s.target_uid, 0, 1 << 20)[:5] == (b"src1 " if s.source_uid == SRC1 else b"src2 ")
-        again.delete(set_id="s")
-    assert view.snapshot() == baseline, f"{method} #{nth}: {outcome}"
+    # cleanup in a new process
+    assert_clean_after_cleanup(array, make_orch("r", consumer=None), view, baseline, outcome, f"{method} #{nth}: {outcome}")
