@@ -28,7 +28,7 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
-from adapters.cim.model import AttachRefused, FcMap, Volume
+from adapters.cim.model import AttachRefused, FcMap, OutcomeUnknown, Volume
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
@@ -229,6 +229,12 @@ class CreateLifecycle(Lifecycle):
             try:
                 maps = self.array.attach(pairs, copy_rate=self._copy_rate(),
                                          incremental=self._incremental(), group_id=self.record.group_id)
+            except OutcomeUnknown:
+                # the reply was lost; the mappings carry this lifecycle's names, so the array
+                # tells whether it made them (all or none: AttachReplicas is atomic)
+                maps = self._made_anyway(pairs)
+                if maps is None:
+                    raise
             except AttachRefused as exc:
                 if any(rc != TAKEN for rc in exc.refused.values()) or self.ctx.settings.pool:
                     raise VssError(402 if exc.code != TAKEN else TAKEN, exc.detail) from None
@@ -243,6 +249,13 @@ class CreateLifecycle(Lifecycle):
             for (_, shadow), m in zip(todo, maps):
                 shadow.fcmap_id, shadow.fcmap_name = m.id, m.name
         self.objects = [s.fcmap_id for s in self.record.shadows]
+
+    def _made_anyway(self, pairs: list[tuple[str, str, str]]) -> list[FcMap] | None:
+        by_name = {m.name: m for m in self.array.fcmaps_by_name([n for _, _, n in pairs])}
+        made = [by_name.get(n) for _, _, n in pairs]
+        if all(m is not None and (m.source_id, m.target_id) == (s, t) for m, (s, t, _) in zip(made, pairs)):
+            return made
+        return None
 
     def _adopt_existing_maps(self) -> None:
         by_name = {m.name: m for m in self.array.fcmaps_by_name(self._map_names())}

@@ -86,3 +86,16 @@ def test_create_with_a_reply_later_than_the_timeout(array, view, make_orch, meth
     print(f"\nreply after the timeout at {method} #{nth}: {outcome}")
     assert_clean_after_cleanup(array, make_orch("slow", consumer=None), view, baseline, outcome,
                                f"{method} #{nth}: {outcome}")
+
+
+def test_a_lost_reply_to_attach_replicas_is_resolved_by_reading_the_array(array, view, make_orch):
+    """AttachReplicas did its work but the reply was cut: the create reads its mappings
+    by name and goes on instead of rolling back a copy the array made."""
+    fill(array, SRC1, b"src1 ")
+    orch = make_orch("lost", consumer=None)
+    array.faults([{"method": "AttachReplicas", "action": "drop", "nth": 1, "count": 1}])
+    record = orch.create([SRC1, SRC2], set_id="s")
+    assert array.admin("GET", "faults")["seen"]["attachreplicas"] == 1      # sent once, not repeated
+    assert sorted(view.fcmaps()) == sorted(s.fcmap_name for s in record.shadows)
+    for s in record.shadows:
+        assert array.read(s.target_uid, 0, 1 << 20) == array.read(s.source_uid, 0, 1 << 20)
