@@ -495,7 +495,22 @@ class FlashCopyEngine:
 
     @_request
     def list_groups(self) -> list[GroupView]:
-        return [self._group_view(g) for g in sorted(self._groups)]
+        return self._group_views(sorted(self._groups))
+
+    @_request
+    def find_groups(self, *, names: frozenset[str] = frozenset(),
+                    ids: frozenset[int] = frozenset()) -> list[GroupView]:
+        """Groups with one of those names (compared in lower case) or ids; only their views
+        are built (ExecQuery on a busy array)."""
+        return self._group_views([g for g, (name, _) in sorted(self._groups.items())
+                                  if g in ids or name.lower() in names])
+
+    @_request
+    def find_mappings(self, *, names: frozenset[str] = frozenset(),
+                      ids: frozenset[int] = frozenset()) -> list[MappingView]:
+        """Mappings with one of those names (compared in lower case) or ids."""
+        return [self._view(m) for _, m in sorted(self._maps.items())
+                if m.id in ids or (m.name or "").lower() in names]
 
     # ================================================================ transitions
     def _prepare(self, m: _Map, restore: bool, start: bool) -> None:
@@ -745,8 +760,16 @@ class FlashCopyEngine:
             dependent_count=len(self._casc.older(m)) if m.upstream is not None else 0,
             start_time=m.start_time, restoring=m.restoring and m.state == COPYING)
 
-    def _group_view(self, group_id: int) -> GroupView:
-        members = self._group_members(group_id)
+    def _group_views(self, group_ids: list[int]) -> list[GroupView]:
+        # members of all asked groups in one pass over the mappings, not one pass per group
+        members: dict[int, list[_Map]] = {g: [] for g in group_ids}
+        for _, m in sorted(self._maps.items()):
+            if m.group_id in members:
+                members[m.group_id].append(m)
+        return [self._group_view(g, members[g]) for g in group_ids]
+
+    def _group_view(self, group_id: int, members: list[_Map] | None = None) -> GroupView:
+        members = self._group_members(group_id) if members is None else members
         name, autodelete = self._groups[group_id]
         state = _group_state(members)
         return GroupView(id=group_id, name=name, autodelete=autodelete, state=state,

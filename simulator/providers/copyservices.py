@@ -83,11 +83,9 @@ class MappingProvider(AssociationProvider):
             found = {m.id: m for v in _ints(values) for m in a.engine.mappings_of_volume(v)
                      if (m.source_id if source else m.target_id) == v}
         elif prop == "elementname":
-            names = {str(v).lower() for v in values}
-            found = {m.id: m for m in a.engine.list_mappings() if m.name.lower() in names}
+            found = {m.id: m for m in a.engine.find_mappings(names=frozenset(str(v).lower() for v in values))}
         elif prop == "name":
-            wanted = set(_ints(values))
-            found = {m.id: m for m in a.engine.list_mappings() if m.id in wanted}
+            found = {m.id: m for m in a.engine.find_mappings(ids=frozenset(_ints(values)))}
         else:
             return None
         return [mapping_instance(a, m) for _, m in sorted(found.items())]
@@ -121,12 +119,13 @@ class GroupProvider(Provider):
                 yield group_instance(a, g)
 
     def lookup(self, a: Array, prop, values):
-        if prop not in ("elementname", "setid"):
+        if prop == "elementname":
+            groups = a.engine.find_groups(names=frozenset(str(v).lower() for v in values))
+        elif prop == "setid":
+            groups = a.engine.find_groups(ids=frozenset(_ints(values)))
+        else:
             return None
-        wanted = {str(v).lower() for v in values} if prop == "elementname" else set(_ints(values))
-        return [group_instance(a, g) for g in a.engine.list_groups()
-                if g.autodelete == self.autodelete
-                and (g.name.lower() if prop == "elementname" else g.id) in wanted]
+        return [group_instance(a, g) for g in groups if g.autodelete == self.autodelete]
 
     def get(self, a: Array, path):
         try:
