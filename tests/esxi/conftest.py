@@ -18,6 +18,8 @@ from adapters.esxi.session import VSphereSession
 from tests.lifecycle.conftest import DEMO
 from tests.support.arrayproc import ArrayProcess
 
+from .fabric import write_luns
+
 ROOT = Path(__file__).resolve().parents[2]
 
 USER = "vss-operator"
@@ -41,11 +43,7 @@ class Harness:
     log_file: Path
 
     def map_luns(self, *uids: str) -> None:
-        """What the array has mapped to the host; the host sees it after its next rescan.
-        Written atomically: the harness may read the file at any moment."""
-        tmp = self.lun_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps([{"uid": uid} for uid in uids]))
-        os.replace(tmp, self.lun_file)
+        write_luns(self.lun_file, uids)
 
 
 @pytest.fixture(scope="session")

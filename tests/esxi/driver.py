@@ -5,8 +5,6 @@ as pRDMs through vcsim, with the SAN of tests/esxi/fabric.py in between.
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -37,18 +35,6 @@ class CrashingFabric(Fabric):
         return result
 
 
-class _Harness:
-    """The part of the vcsim harness the fabric uses: the LUN file it reads at a rescan."""
-
-    def __init__(self, lun_file: Path):
-        self.lun_file = lun_file
-
-    def map_luns(self, *uids: str) -> None:
-        tmp = self.lun_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps([{"uid": uid} for uid in uids]))
-        os.replace(tmp, self.lun_file)
-
-
 def orchestrator(spec: dict) -> Orchestrator:
     config = load_config(Path(spec["config"]))
     array = ArrayProcess.running_at(spec["array_url"])
@@ -57,7 +43,7 @@ def orchestrator(spec: dict) -> Orchestrator:
     def connect():
         session = VSphereSession.connect(spec["vcsim_url"], spec["user"], spec["password"], 10_000,
                                          cafile=spec["cafile"])
-        return CrashingFabric(session, _Harness(Path(spec["lun_file"])), array, spec["wwpn"])
+        return CrashingFabric(session, Path(spec["lun_file"]), array, spec["wwpn"])
     consumer = EsxiVm(guest, connect, GuestIdentity(ips=(spec["ip"],)), Rescans.from_config(config),
                       config.storage_protocol, arrival_timeout_s=10)
     return Orchestrator.from_config(config, consumer=consumer)

@@ -26,7 +26,7 @@ def test_create_shows_targets_as_prdms_and_delete_removes_them_before_unmapping(
     array = esx_array
     config = load_config(write_config(tmp_path / "c.yaml", array, tmp_path / "state", backgroundCopy=0))
     guest = SimulatedHost(array.url, FC_WWPNS[0], tmp_path / "guest", auth=(ARRAY_USER, ARRAY_PASSWORD))
-    fabric = Fabric(esx, vcsim, array, FC_WWPNS[0])
+    fabric = Fabric(esx, vcsim.lun_file, array, FC_WWPNS[0])
     consumer = EsxiVm(guest, lambda: fabric, GuestIdentity(ips=(SELF_IP,)), arrival_timeout_s=10)
     orch = Orchestrator.from_config(config, consumer=consumer)
     images = {SRC1: fill(array, SRC1, b"alpha "), SRC2: fill(array, SRC2, b"beta ")}
@@ -56,7 +56,7 @@ def test_a_protocol_no_array_host_carries_is_205_before_anything_changes(esx_arr
     config = load_config(write_config(tmp_path / "c.yaml", array, tmp_path / "state",
                                       backgroundCopy=0, storageProtocol="iscsi"))
     guest = SimulatedHost(array.url, FC_WWPNS[0], tmp_path / "guest", auth=(ARRAY_USER, ARRAY_PASSWORD))
-    consumer = EsxiVm(guest, lambda: Fabric(esx, vcsim, array, FC_WWPNS[0]), GuestIdentity(ips=(SELF_IP,)),
+    consumer = EsxiVm(guest, lambda: Fabric(esx, vcsim.lun_file, array, FC_WWPNS[0]), GuestIdentity(ips=(SELF_IP,)),
                       protocol="iscsi", arrival_timeout_s=10)
     orch = Orchestrator.from_config(config, consumer=consumer)
     before = ArrayView(array).snapshot()
@@ -80,7 +80,7 @@ def test_transportable_set_imported_on_the_vm_through_prdm(esx_array, vcsim, esx
     fill(array, SRC1, b"later ")
 
     guest = SimulatedHost(array.url, FC_WWPNS[0], tmp_path / "guest", auth=(ARRAY_USER, ARRAY_PASSWORD))
-    vm = Orchestrator.from_config(config, consumer=EsxiVm(guest, lambda: Fabric(esx, vcsim, array, FC_WWPNS[0]),
+    vm = Orchestrator.from_config(config, consumer=EsxiVm(guest, lambda: Fabric(esx, vcsim.lun_file, array, FC_WWPNS[0]),
                                                          GuestIdentity(ips=(SELF_IP,)), arrival_timeout_s=10))
     vm.import_set(record.set_id)
     assert [d.uid for d in esx.list_rdms(self_vm)] == [uid]
