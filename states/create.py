@@ -258,9 +258,10 @@ class CreateLifecycle(Lifecycle):
         return None
 
     def _adopt_existing_maps(self) -> None:
-        by_name = {m.name: m for m in self.array.fcmaps_by_name(self._map_names())}
-        for i, shadow in enumerate(self.record.shadows):
-            m: FcMap | None = by_name.get(f"{self.prefix}{i}")
+        names = self._map_names()
+        by_name = {m.name: m for m in self.array.fcmaps_by_name(names)}
+        for name, shadow in zip(names, self.record.shadows):
+            m: FcMap | None = by_name.get(name)
             if m is not None and not shadow.reused_fcmap:
                 shadow.fcmap_id, shadow.fcmap_name, shadow.target_id = m.id, m.name, m.target_id
 
