@@ -173,6 +173,14 @@ def _namespace(text: str, _base: Path) -> str:
     return text
 
 
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:[\\/]|\\\\")     # C:\... or \\server\share
+
+
+def foreign_path(text: str, windows: bool = os.name == "nt") -> bool:
+    """A Windows path (drive letter or UNC) on another system: not a relative path."""
+    return not windows and _WINDOWS_PATH.match(text) is not None
+
+
 def _path(required: bool) -> Kind:
     def parse(text: str, base: Path) -> Path | None:
         text = _single_line(text)
@@ -180,6 +188,8 @@ def _path(required: bool) -> Kind:
             if required:
                 raise ValueError("must be a path")
             return None
+        if foreign_path(text):
+            raise ValueError(f"{text} not found: a Windows path, and this system is not Windows")
         return base / text   # an absolute path stays as it is
 
     def text(value: Path | None) -> str:
@@ -386,8 +396,7 @@ def parse_config(text: str, source: str, base: Path,
         if not isinstance(value_node, ScalarNode):
             raise ConfigError(f"{source}:{line}: {param.key}: must be a single value")
         where = f"{source}:{value_node.start_mark.line + 1}: {param.key}"
-        if value_node.tag not in _CORE_TAGS:
-            # `password: !abc` is a YAML tag and an empty value, not the text "!abc".
+        if value_node.tag not in _CORE_TAGS:     # `key: !abc` is a tag, not the text "!abc"
             raise ConfigError(f"{where}: YAML reads this value as a tag ({value_node.tag}); "
                               "put it in quotes")
         if value_node.tag == _NULL_TAG:
@@ -408,9 +417,7 @@ def parse_config(text: str, source: str, base: Path,
 
 def _revealed(config: Config, sealed: list[Param], source: str,
               lines: Mapping[str, int]) -> Config:
-    """The configuration with its sealed passwords opened: every consumer reads the
-    clear text from the Config, and only here is it opened (after stateDir is known,
-    since the key file lies beside the state folder)."""
+    """The sealed passwords opened: the one place consumers' clear text comes from."""
     opened = {}
     for param in sealed:
         try:
@@ -442,3 +449,4 @@ def _check_together(config: Config, source: str, lines: Mapping[str, int]) -> No
 def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     """Read and check the configuration file; relative paths in it are taken from its folder."""
     return parse_config(read_text(path), str(path), path.absolute().parent, env)
+

@@ -15,6 +15,8 @@ import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import yaml as pyyaml
 from ruamel.yaml import YAML
@@ -23,12 +25,35 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from orchestrator import passwords
-from orchestrator.config import (PARAMS, Config, default_state_dir, find_param, parse_config,
-                                 read_text, syntax_error)
+from orchestrator.config import (PARAMS, Config, Param, default_state_dir, find_param,
+                                 parse_config, read_text, read_value, syntax_error)
 from orchestrator.errors import ConfigError, VssError
 
 _SECRET_KEYS = tuple(p.key for p in PARAMS if p.secret)
 _STR_TAG = "tag:yaml.org,2002:str"
+
+
+def read_values(param: Param, text: str, base: Path) -> dict[Param, Any]:
+    """A `set` argument's values: one, or three for the installer's URL form of
+    cimomHost (`https://host:5989` sets cimomHost, cimomPort and usingSSL)."""
+    if param.key != "cimomHost" or "://" not in text:
+        return {param: read_value(param, text, base)}
+    problem = ("cimomHost: must be a host name or IP address, or a URL such as "
+               "https://host:5989 (http or https, host and port only)")
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError(problem) from None
+    ssl = parts.scheme.lower() == "https"
+    if (parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.username is not None or parts.path not in ("", "/")
+            or parts.query or parts.fragment):
+        raise ConfigError(problem)
+    port_param, ssl_param = find_param("cimomPort"), find_param("usingSSL")
+    port_text = str(port if port is not None else 5989 if ssl else 5988)
+    return {param: read_value(param, parts.hostname, base),
+            port_param: read_value(port_param, port_text, base), ssl_param: ssl}
 
 
 def set_value(path: Path, key: str, value: object,

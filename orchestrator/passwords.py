@@ -72,16 +72,20 @@ def reveal(stored: str, state_dir: Path) -> str:
                          f"sealed with); {again}") from None
 
 
-def key_warning(state_dir: Path) -> str | None:
-    """What is wrong with the key file's access rights, if anything."""
-    path = key_path(state_dir)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return None
-    if os.name != "nt" and mode & 0o077:
-        return f"the key file {path} is readable by other users (mode {mode:04o}): chmod 600 it"
-    return None
+def access_warnings(config_file: Path, holds_secret: bool, state_dir: Path) -> list[str]:
+    """What leaves the passwords open to other users: the configuration file (when it
+    holds one) or the key file readable by group or others. No file modes on Windows."""
+    checks = [(config_file, "holds a password")] if holds_secret else []
+    problems = []
+    for path, what in checks + [(key_path(state_dir), "is the key to the passwords")]:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if os.name != "nt" and mode & 0o077:
+            problems.append(f"{path} {what} and other users can read or change it "
+                            f"(mode {mode:04o}): chmod 600 {path}")
+    return problems
 
 
 def _key(path: Path, create: bool) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import os
 import sys
 import uuid
@@ -19,11 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import (PARAMS, Config, Param, config_path, find_param, load_config,
-                                 read_value)
-from orchestrator.configedit import set_value
+from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
+from orchestrator.configedit import read_values, set_values
 from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, resolve_all, select,
                                       volume_rows)
+from orchestrator import passwords
 from orchestrator.errors import MESSAGES, ConfigError, VssError
 from orchestrator.output import emit, human_size, warn
 
@@ -74,8 +75,14 @@ def after_set(check: SetCheck) -> SetCheck:
 
 
 def load(args: argparse.Namespace) -> Config:
-    """The configuration the command line points at."""
-    return load_config(config_path(args.config))
+    """The configuration the command line points at; a warning when others may read
+    the passwords in it."""
+    path = config_path(args.config)
+    config = load_config(path)
+    in_file = any(getattr(config, p.attr) and not os.environ.get(p.env or "") for p in PARAMS if p.secret)
+    for problem in passwords.access_warnings(path, in_file, config.state_dir):
+        warn(PROG, problem)
+    return config
 
 
 def _show(param: Param, config: Config) -> str:
@@ -83,25 +90,67 @@ def _show(param: Param, config: Config) -> str:
     return f"{param.label}: {value}" if value else f"{param.label}:"
 
 
+def _clear_text(config: Config) -> None:
+    if config.password and not config.using_ssl:
+        warn(PROG, "usingSSL is false: the CIMOM password goes over the network in clear text "
+             "(set usingSSL true, port 5989)")
+
+
 @verb("showcfg", "show every parameter and its value (passwords masked)")
 def showcfg(args: argparse.Namespace) -> None:
     config = load(args)
     for param in PARAMS:
         print(_show(param, config))
+    _clear_text(config)
 
 
 def _set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("param", help="parameter name as the manual writes it (any case)")
-    parser.add_argument("value", help="new value; put -- before a value starting with '-'")
+    parser.add_argument("value", nargs="?",
+                        help="new value; put -- before a value starting with '-'. Without it, "
+                             "password and vmpassword are asked for (not shown) or read as one "
+                             "line of standard input")
+
+
+def _typed_secret(param: Param) -> str:
+    """A password typed at the terminal (twice, not echoed) or one line of standard
+    input: never on the command line, where `ps` and the shell's history show it."""
+    try:
+        if sys.stdin.isatty():
+            value = getpass.getpass(f"{param.key}: ")
+            if getpass.getpass(f"{param.key} again: ") != value:
+                raise ConfigError(f"{param.key}: the two entries differ; nothing was changed")
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                raise ConfigError(f"{param.key}: standard input is empty; nothing was changed")
+            value = line.rstrip("\r\n")
+    except EOFError:
+        raise ConfigError(f"{param.key}: nothing entered; nothing was changed") from None
+    if not value:
+        raise ConfigError(f"{param.key}: nothing entered; nothing was changed (to clear it: "
+                          f"{PROG} set {param.key} '')")
+    return value
 
 
 @verb("set", "set one parameter", _set_arguments)
 def set_(args: argparse.Namespace) -> None:
     param = find_param(args.param)
+    text = args.value
+    if text is None:
+        if not param.secret:
+            raise UsageError("the following arguments are required: value")
+        text = _typed_secret(param)
+    elif param.secret and text:
+        warn(PROG, f"a {param.key} given on the command line is visible to other users (ps, "
+             f"shell history); '{PROG} set {param.key}' without a value asks for it instead")
     # A relative path typed on the command line means one relative to where it was typed.
-    value = read_value(param, args.value, Path.cwd())
-    config = set_value(config_path(args.config), param.key, param.kind.store(value))
-    print(_show(param, config))
+    values = read_values(param, text, Path.cwd())
+    config = set_values(config_path(args.config), {p.key: p.kind.store(v) for p, v in values.items()})
+    for changed in values:
+        print(_show(changed, config))
+    if {"password", "usingSSL"} & {p.key for p in values}:
+        _clear_text(config)
     for check in AFTER_SET:
         check(param, config)
 
