@@ -72,14 +72,14 @@ def set_values(path: Path, changes: Mapping[str, object],
     crlf = "\r\n" in old
     source, base = str(path), path.absolute().parent
     doc, prefix = _loaded(old.replace("\r\n", "\n"), source)
-    stored = _secret_texts(old, source)
+    # A password being replaced need not open (its key may be lost); the others must.
+    stored = {k: v for k, v in _secret_texts(old, source).items() if k not in changes}
     old_state = (_state_dir(doc, base, source)
                  if any(passwords.is_sealed(v) for v in stored.values()) else None)
     plain = {k: _reveal(v, old_state, source, k) for k, v in stored.items()}
     for key, value in changes.items():
-        doc[key] = value
+        doc[key] = _stored(value)
         if key in _SECRET_KEYS:
-            stored.pop(key, None)
             plain[key] = str(value)
     # The clear text is checked in memory only; what is written holds it sealed.
     for key, value in plain.items():

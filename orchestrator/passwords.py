@@ -46,7 +46,7 @@ def seal(plain: str, state_dir: Path, windows: bool = os.name == "nt") -> str:
     return f"{FERNET}:{Fernet(_key(key_path(state_dir), create=True)).encrypt(data).decode('ascii')}"
 
 
-def reveal(stored: str, state_dir: Path) -> str:
+def reveal(stored: str, state_dir: Path, windows: bool = os.name == "nt") -> str:
     """The clear text of a stored value; a plain-text value as it is. ValueError says
     why a sealed one cannot be opened."""
     match = _SEALED.fullmatch(stored)
@@ -55,7 +55,7 @@ def reveal(stored: str, state_dir: Path) -> str:
     kind, body = match.groups()
     again = "set it again with 'inspurvcfg set'"
     if kind == DPAPI:
-        if os.name != "nt":
+        if not windows:
             raise ValueError(f"is sealed with Windows DPAPI, which only the Windows machine "
                              f"that stored it can open; {again}")
         try:
@@ -65,8 +65,9 @@ def reveal(stored: str, state_dir: Path) -> str:
         return data.decode("utf-8")
     from cryptography.fernet import Fernet, InvalidToken
     path = key_path(state_dir)
+    key = _key(path, create=False)
     try:
-        return Fernet(_key(path, create=False)).decrypt(body.encode("ascii")).decode("utf-8")
+        return Fernet(key).decrypt(body.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError, UnicodeDecodeError):
         raise ValueError(f"cannot be opened with the key file {path} (it is not the key it was "
                          f"sealed with); {again}") from None
