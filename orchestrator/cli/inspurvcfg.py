@@ -22,8 +22,8 @@ from pathlib import Path
 
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
 from orchestrator.configedit import read_values, set_values
-from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, resolve_all, select,
-                                      volume_rows)
+from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
+                                      resolve_all, select, volume_rows)
 from orchestrator import passwords
 from orchestrator.errors import MESSAGES, ConfigError, VssError
 from orchestrator.output import emit, human_size, warn
@@ -192,17 +192,19 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _listvols_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("list", metavar="|".join(LISTS), help="which volumes")
+    parser.add_argument("list", nargs="?", metavar="|".join(LISTS), help="which volumes")
     _json_option(parser)
 
 
 @verb("listvols", "list the array's volumes: " + ", ".join(LISTS), _listvols_arguments)
 def listvols(args: argparse.Namespace) -> None:
     config = load(args)
-    if args.list.lower() not in LISTS:       # before any array request
-        raise BadInput(308, f"unknown list {args.list!r}")
-    rows = select(volume_rows(connect(config)), args.list, config)
-    emit([r.as_dict() for r in rows], VOLUME_COLUMNS, args.json, empty="no volumes")
+    if (args.list or "").lower() not in LISTS:       # before any array request
+        raise BadInput(308, f"unknown list {args.list!r}" if args.list else "no list named")
+    rows = volume_rows(connect(config))
+    mark_unusable(rows, config)
+    emit([r.as_dict() for r in select(rows, args.list, config)], VOLUME_COLUMNS, args.json,
+         empty="no volumes")
 
 
 def _volumes_arguments(parser: argparse.ArgumentParser) -> None:
@@ -246,10 +248,21 @@ def add(args: argparse.Namespace) -> None:
         print(f"{v.name} ({v.uid}, {human_size(v.size)}): {state} the free pool")
 
 
-@verb("rem", "remove volumes from the free pool", _volumes_arguments)
+def _rem_arguments(parser: argparse.ArgumentParser) -> None:
+    _volumes_arguments(parser)
+    parser.add_argument("--drop-incremental", action="store_true",
+                        help="instead: remove the incremental mapping incrementalLC kept for "
+                             "these volumes (after 'set incrementalLC No')")
+
+
+@verb("rem", "remove volumes from the free pool", _rem_arguments)
 def rem(args: argparse.Namespace) -> None:
     config = load(args)
     array = connect(config)
+    if args.drop_incremental:
+        from orchestrator.cli.incremental import drop_incremental
+        print("\n".join(drop_incremental(array, config, resolve_all(array, args.volumes))))
+        return
     free, volumes, todo = _pool_check(array, config, args.volumes, adding=False)
     array.unmap_volumes(free.id, [v.id for v in todo])
     for v in volumes:
