@@ -412,19 +412,13 @@ def parse_config(text: str, source: str, base: Path,
             values[param.attr] = env[param.env]
     config = Config(**values)
     _check_together(config, source, lines)
-    return _revealed(config, sealed, source, lines)
-
-
-def _revealed(config: Config, sealed: list[Param], source: str,
-              lines: Mapping[str, int]) -> Config:
-    """The sealed passwords opened: the one place consumers' clear text comes from."""
     opened = {}
-    for param in sealed:
+    for param in sealed:    # the one place consumers' clear text comes from (key: beside stateDir)
         try:
             opened[param.attr] = passwords.reveal(getattr(config, param.attr), config.state_dir)
         except ValueError as exc:
             raise ConfigError(f"{source}:{lines[param.key]}: {param.key}: {exc}") from None
-    return dataclasses.replace(config, **opened) if opened else config
+    return dataclasses.replace(config, **opened)
 
 
 def _check_together(config: Config, source: str, lines: Mapping[str, int]) -> None:
@@ -449,4 +443,3 @@ def _check_together(config: Config, source: str, lines: Mapping[str, int]) -> No
 def load_config(path: Path, env: Mapping[str, str] = os.environ) -> Config:
     """Read and check the configuration file; relative paths in it are taken from its folder."""
     return parse_config(read_text(path), str(path), path.absolute().parent, env)
-

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import os
 import sys
 import uuid
@@ -20,11 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
-from orchestrator.configedit import read_values, set_values
+from orchestrator import passwords
 from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
                                       resolve_all, select, volume_rows)
-from orchestrator import passwords
+from orchestrator.cli.secret_input import typed_secret
+from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
+from orchestrator.configedit import read_values, set_values
 from orchestrator.errors import MESSAGES, ConfigError, VssError
 from orchestrator.output import emit, human_size, warn
 
@@ -112,27 +112,6 @@ def _set_arguments(parser: argparse.ArgumentParser) -> None:
                              "line of standard input")
 
 
-def _typed_secret(param: Param) -> str:
-    """A password typed at the terminal (twice, not echoed) or one line of standard
-    input: never on the command line, where `ps` and the shell's history show it."""
-    try:
-        if sys.stdin.isatty():
-            value = getpass.getpass(f"{param.key}: ")
-            if getpass.getpass(f"{param.key} again: ") != value:
-                raise ConfigError(f"{param.key}: the two entries differ; nothing was changed")
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                raise ConfigError(f"{param.key}: standard input is empty; nothing was changed")
-            value = line.rstrip("\r\n")
-    except EOFError:
-        raise ConfigError(f"{param.key}: nothing entered; nothing was changed") from None
-    if not value:
-        raise ConfigError(f"{param.key}: nothing entered; nothing was changed (to clear it: "
-                          f"{PROG} set {param.key} '')")
-    return value
-
-
 @verb("set", "set one parameter", _set_arguments)
 def set_(args: argparse.Namespace) -> None:
     param = find_param(args.param)
@@ -140,7 +119,7 @@ def set_(args: argparse.Namespace) -> None:
     if text is None:
         if not param.secret:
             raise UsageError("the following arguments are required: value")
-        text = _typed_secret(param)
+        text = typed_secret(param.key, PROG)
     elif param.secret and text:
         warn(PROG, f"a {param.key} given on the command line is visible to other users (ps, "
              f"shell history); '{PROG} set {param.key}' without a value asks for it instead")
