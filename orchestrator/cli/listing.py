@@ -94,8 +94,9 @@ def volume_rows(array: ArrayPort) -> list[VolumeRow]:
     volumes = all_volumes(array)
     roles: dict[str, list[str]] = {v.id: [] for v in volumes}
     for m in array.fcmaps_named(""):
-        roles.setdefault(m.source_id, []).append(f"source of {m.name}")
-        roles.setdefault(m.target_id, []).append(f"target of {m.name}")
+        kind = " (incremental)" if m.incremental else ""      # kept by incrementalLC
+        roles.setdefault(m.source_id, []).append(f"source of {m.name}{kind}")
+        roles.setdefault(m.target_id, []).append(f"target of {m.name}{kind}")
     return [VolumeRow(v, [h.name for h in array.volume_hosts(v.id)], roles[v.id]) for v in volumes]
 
 

@@ -131,6 +131,8 @@ def test_drop_incremental_removes_the_kept_mapping(run, cfg, small, tmp_path):
     assert batch(run, cfg, tmp_path, text).returncode == 0
     (kept, (source, target)), = fcmaps(small).items()               # incrementalLC kept it
     assert kept.startswith("vss-") and source == "src" and target in free_hosted(small)
+    rows = {r["name"]: r for r in json.loads(inspurvcfg(run, cfg, "listvols", "free", "--json").stdout)}
+    assert rows[target]["unusable"] == [f"target of {kept} (incremental)"]
     assert inspurvcfg(run, cfg, "set", "incrementalLC", "No").returncode == 0
     done = inspurvcfg(run, cfg, "rem", "--drop-incremental", "src")
     assert (done.returncode, done.stderr) == (0, "")
