@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
+from orchestrator import passwords
 from orchestrator.errors import ConfigError
 
 # Reading uses libyaml when PyYAML has it: ~40x faster than a pure-Python parser and it
@@ -30,6 +31,9 @@ from orchestrator.errors import ConfigError
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+# The tags YAML gives a plain value on its own; any other comes from an explicit tag.
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in (
+    "str", "int", "bool", "float", "null", "timestamp", "value", "merge"))
 _INT32_MAX = 2**31 - 1          # a bound every timeout consumer takes (Windows waits: 32-bit ms)
 
 
@@ -169,6 +173,14 @@ def _namespace(text: str, _base: Path) -> str:
     return text
 
 
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:[\\/]|\\\\")     # C:\... or \\server\share
+
+
+def foreign_path(text: str, windows: bool = os.name == "nt") -> bool:
+    """A Windows path (drive letter or UNC) on another system: not a relative path."""
+    return not windows and _WINDOWS_PATH.match(text) is not None
+
+
 def _path(required: bool) -> Kind:
     def parse(text: str, base: Path) -> Path | None:
         text = _single_line(text)
@@ -176,6 +188,8 @@ def _path(required: bool) -> Kind:
             if required:
                 raise ValueError("must be a path")
             return None
+        if foreign_path(text):
+            raise ValueError(f"{text} not found: a Windows path, and this system is not Windows")
         return base / text   # an absolute path stays as it is
 
     def text(value: Path | None) -> str:
@@ -215,7 +229,9 @@ def _param(key: str, kind: Kind, default: Any = dataclasses.MISSING, *,
            default_factory: Any = dataclasses.MISSING, label: str = "",
            aliases: tuple[str, ...] = (), env: str | None = None) -> Any:
     meta = {"key": key, "kind": kind, "label": label or key, "aliases": aliases, "env": env}
-    return field(default=default, default_factory=default_factory, metadata=meta)
+    # A secret's clear text stays out of the Config's repr (tracebacks, debug logs).
+    return field(default=default, default_factory=default_factory, metadata=meta,
+                 repr=not kind.secret)
 
 
 def _program_data(env: Mapping[str, str]) -> Path:
@@ -379,19 +395,30 @@ def parse_config(text: str, source: str, base: Path,
         lines[param.key] = line
         if not isinstance(value_node, ScalarNode):
             raise ConfigError(f"{source}:{line}: {param.key}: must be a single value")
+        where = f"{source}:{value_node.start_mark.line + 1}: {param.key}"
+        if value_node.tag not in _CORE_TAGS:     # `key: !abc` is a tag, not the text "!abc"
+            raise ConfigError(f"{where}: YAML reads this value as a tag ({value_node.tag}); "
+                              "put it in quotes")
         if value_node.tag == _NULL_TAG:
             continue     # `key:` with nothing after it (or ~, null) keeps the default
         try:
             values[param.attr] = param.kind.parse(value_node.value, base)
         except ValueError as exc:
-            raise ConfigError(
-                f"{source}:{value_node.start_mark.line + 1}: {param.key}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
+    sealed = [p for p in PARAMS if p.secret and passwords.is_sealed(values.get(p.attr, ""))
+              and not (p.env and env.get(p.env))]
     for param in PARAMS:
         if param.env and env.get(param.env):
             values[param.attr] = env[param.env]
     config = Config(**values)
     _check_together(config, source, lines)
-    return config
+    opened = {}
+    for param in sealed:    # the one place consumers' clear text comes from (key: beside stateDir)
+        try:
+            opened[param.attr] = passwords.reveal(getattr(config, param.attr), config.state_dir)
+        except ValueError as exc:
+            raise ConfigError(f"{source}:{lines[param.key]}: {param.key}: {exc}") from None
+    return dataclasses.replace(config, **opened)
 
 
 def _check_together(config: Config, source: str, lines: Mapping[str, int]) -> None:

@@ -153,13 +153,14 @@ class CreateLifecycle(Lifecycle):
         for shadow in self.record.shadows:
             if shadow.target_id is not None:
                 if shadow.reused_fcmap and shadow.target_id not in {v.id for v in pool}:
-                    # the incremental target is not back in the free pool (still exposed
-                    # or reserved by another set): take a fresh one instead
-                    shadow.fcmap_id = shadow.fcmap_name = None
-                    shadow.reused_fcmap = False
-                    shadow.target_id = None
-                else:
-                    continue
+                    # The incremental target is still exposed or reserved by another set, and
+                    # the array refuses a second incremental mapping of one source (manual 5.1).
+                    raise VssError(402, f"{shadow.source_name} already has an incremental mapping "
+                                        f"({shadow.fcmap_name}) whose target another shadow copy "
+                                        "still uses; a source has one incremental mapping at a "
+                                        "time: delete that shadow copy first, or create this one "
+                                        "with incremental: false")
+                continue
             pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
                          and v.id not in sources), None)
             if pick is not None:

@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import (PARAMS, Config, Param, config_path, find_param, load_config,
-                                 read_value)
-from orchestrator.configedit import set_value
-from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, resolve_all, select,
-                                      volume_rows)
+from orchestrator import passwords
+from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
+                                      resolve_all, select, volume_rows)
+from orchestrator.cli.secret_input import typed_secret
+from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
+from orchestrator.configedit import read_values, set_values
 from orchestrator.errors import MESSAGES, ConfigError, VssError
 from orchestrator.output import emit, human_size, warn
 
@@ -74,8 +75,14 @@ def after_set(check: SetCheck) -> SetCheck:
 
 
 def load(args: argparse.Namespace) -> Config:
-    """The configuration the command line points at."""
-    return load_config(config_path(args.config))
+    """The configuration the command line points at; a warning when others may read
+    the passwords in it."""
+    path = config_path(args.config)
+    config = load_config(path)
+    in_file = any(getattr(config, p.attr) and not os.environ.get(p.env or "") for p in PARAMS if p.secret)
+    for problem in passwords.access_warnings(path, in_file, config.state_dir):
+        warn(PROG, problem)
+    return config
 
 
 def _show(param: Param, config: Config) -> str:
@@ -83,25 +90,46 @@ def _show(param: Param, config: Config) -> str:
     return f"{param.label}: {value}" if value else f"{param.label}:"
 
 
+def _clear_text(config: Config) -> None:
+    if config.password and not config.using_ssl:
+        warn(PROG, "usingSSL is false: the CIMOM password goes over the network in clear text "
+             "(set usingSSL true, port 5989)")
+
+
 @verb("showcfg", "show every parameter and its value (passwords masked)")
 def showcfg(args: argparse.Namespace) -> None:
     config = load(args)
     for param in PARAMS:
         print(_show(param, config))
+    _clear_text(config)
 
 
 def _set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("param", help="parameter name as the manual writes it (any case)")
-    parser.add_argument("value", help="new value; put -- before a value starting with '-'")
+    parser.add_argument("value", nargs="?",
+                        help="new value; put -- before a value starting with '-'. Without it, "
+                             "password and vmpassword are asked for (not shown) or read as one "
+                             "line of standard input")
 
 
 @verb("set", "set one parameter", _set_arguments)
 def set_(args: argparse.Namespace) -> None:
     param = find_param(args.param)
+    text = args.value
+    if text is None:
+        if not param.secret:
+            raise UsageError("the following arguments are required: value")
+        text = typed_secret(param.key, PROG)
+    elif param.secret and text:
+        warn(PROG, f"a {param.key} given on the command line is visible to other users (ps, "
+             f"shell history); '{PROG} set {param.key}' without a value asks for it instead")
     # A relative path typed on the command line means one relative to where it was typed.
-    value = read_value(param, args.value, Path.cwd())
-    config = set_value(config_path(args.config), param.key, param.kind.store(value))
-    print(_show(param, config))
+    values = read_values(param, text, Path.cwd())
+    config = set_values(config_path(args.config), {p.key: p.kind.store(v) for p, v in values.items()})
+    for changed in values:
+        print(_show(changed, config))
+    if {"password", "usingSSL"} & {p.key for p in values}:
+        _clear_text(config)
     for check in AFTER_SET:
         check(param, config)
 
@@ -143,17 +171,19 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _listvols_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("list", metavar="|".join(LISTS), help="which volumes")
+    parser.add_argument("list", nargs="?", metavar="|".join(LISTS), help="which volumes")
     _json_option(parser)
 
 
 @verb("listvols", "list the array's volumes: " + ", ".join(LISTS), _listvols_arguments)
 def listvols(args: argparse.Namespace) -> None:
     config = load(args)
-    if args.list.lower() not in LISTS:       # before any array request
-        raise BadInput(308, f"unknown list {args.list!r}")
-    rows = select(volume_rows(connect(config)), args.list, config)
-    emit([r.as_dict() for r in rows], VOLUME_COLUMNS, args.json, empty="no volumes")
+    if (args.list or "").lower() not in LISTS:       # before any array request
+        raise BadInput(308, f"unknown list {args.list!r}" if args.list else "no list named")
+    rows = volume_rows(connect(config))
+    mark_unusable(rows, config)
+    emit([r.as_dict() for r in select(rows, args.list, config)], VOLUME_COLUMNS, args.json,
+         empty="no volumes")
 
 
 def _volumes_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,10 +227,21 @@ def add(args: argparse.Namespace) -> None:
         print(f"{v.name} ({v.uid}, {human_size(v.size)}): {state} the free pool")
 
 
-@verb("rem", "remove volumes from the free pool", _volumes_arguments)
+def _rem_arguments(parser: argparse.ArgumentParser) -> None:
+    _volumes_arguments(parser)
+    parser.add_argument("--drop-incremental", action="store_true",
+                        help="instead: remove the incremental mapping incrementalLC kept for "
+                             "these volumes (after 'set incrementalLC No')")
+
+
+@verb("rem", "remove volumes from the free pool", _rem_arguments)
 def rem(args: argparse.Namespace) -> None:
     config = load(args)
     array = connect(config)
+    if args.drop_incremental:
+        from orchestrator.cli.incremental import drop_incremental
+        print("\n".join(drop_incremental(array, config, resolve_all(array, args.volumes))))
+        return
     free, volumes, todo = _pool_check(array, config, args.volumes, adding=False)
     array.unmap_volumes(free.id, [v.id for v in todo])
     for v in volumes:

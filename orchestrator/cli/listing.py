@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.cim.model import Volume
 from adapters.host.base import normalize_naa
@@ -54,18 +54,38 @@ class VolumeRow:
     volume: Volume
     hosts: list[str]           # array host names the volume is mapped to
     localcopy: list[str]       # "source of <fcmap>" / "target of <fcmap>"
+    unusable: list[str] = field(default_factory=list)   # why a free target cannot serve
 
     def as_dict(self) -> dict:
         v = self.volume
         return {"id": v.id, "name": v.name, "uid": v.uid, "size": v.size,
                 "size_text": human_size(v.size), "pool": v.pool, "iogroup": v.iogroup,
-                "thin": v.thin, "online": v.online, "hosts": self.hosts,
-                "localcopy": self.localcopy}
+                "thin": v.thin, "online": v.online, "status": "online" if v.online else "offline",
+                "hosts": self.hosts, "localcopy": self.localcopy, "unusable": self.unusable}
 
 
 VOLUME_COLUMNS: tuple[Column, ...] = (
-    ("id", "ID"), ("name", "NAME"), ("uid", "UID"), ("size_text", "SIZE"), ("pool", "POOL"),
-    ("hosts", "HOSTS"), ("localcopy", "LOCALCOPY"))
+    ("id", "ID"), ("name", "NAME"), ("uid", "UID"), ("size_text", "SIZE"), ("status", "STATUS"),
+    ("pool", "POOL"), ("hosts", "HOSTS"), ("localcopy", "LOCALCOPY"), ("unusable", "NOT USABLE"))
+
+
+def mark_unusable(rows: Sequence[VolumeRow], config: Config) -> None:
+    """Say why a volume in the free pool would not be chosen as a target: the same
+    tests as the create lifecycle's choice (online, the source's size, thin only with
+    copy rate 0, not already a mapping's target)."""
+    pools = {config.free_host_name, config.res_host_name}
+    sizes = {r.volume.size for r in rows if not pools & set(r.hosts)}
+    for row in rows:
+        v = row.volume
+        if config.free_host_name not in row.hosts:
+            continue
+        if not v.online:
+            row.unusable.append("offline")
+        if v.size not in sizes:
+            row.unusable.append(f"wrong size: no volume outside the pools has {human_size(v.size)}")
+        if v.thin and config.background_copy:
+            row.unusable.append("thin: needs backgroundCopy 0")
+        row.unusable += [role for role in row.localcopy if role.startswith("target of")]
 
 
 def volume_rows(array: ArrayPort) -> list[VolumeRow]:
@@ -74,8 +94,9 @@ def volume_rows(array: ArrayPort) -> list[VolumeRow]:
     volumes = all_volumes(array)
     roles: dict[str, list[str]] = {v.id: [] for v in volumes}
     for m in array.fcmaps_named(""):
-        roles.setdefault(m.source_id, []).append(f"source of {m.name}")
-        roles.setdefault(m.target_id, []).append(f"target of {m.name}")
+        kind = " (incremental)" if m.incremental else ""      # kept by incrementalLC
+        roles.setdefault(m.source_id, []).append(f"source of {m.name}{kind}")
+        roles.setdefault(m.target_id, []).append(f"target of {m.name}{kind}")
     return [VolumeRow(v, [h.name for h in array.volume_hosts(v.id)], roles[v.id]) for v in volumes]
 
 

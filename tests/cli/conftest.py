@@ -87,6 +87,7 @@ def write_config(path: Path, proc: ArrayProcess | None, **extra) -> Path:
                   "password: passw0rd", "usingSSL: false"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)       # it holds a password: readable by others, inspurvcfg warns
     return path
 
 
@@ -101,9 +102,10 @@ def run(tmp_path):
     """run("inspurvcfg", args...) -> CompletedProcess, from tmp_path, no VSSORCH_* inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VSSORCH_")}
 
-    def call(name: str, *args: str, extra_env: dict | None = None, timeout: float = 120):
+    def call(name: str, *args: str, extra_env: dict | None = None, timeout: float = 120,
+             input: str | None = None):
         return subprocess.run([*script(name), *args], cwd=tmp_path, env={**env, **(extra_env or {})},
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, input=input)
     return call
 
 

@@ -98,11 +98,17 @@ def test_set_connection_parameters_tests_the_connection(run, array, tmp_path):
     done = run("inspurvcfg", "--config", str(config), "set", "username", "superuser")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("username <cimom>: superuser\nconnected: ")
-    wrong = run("inspurvcfg", "--config", str(config), "set", "password", "Not-The-Pw-7Q")
+    wrong = run("inspurvcfg", "--config", str(config), "set", "password", input="Not-The-Pw-7Q\n")
     assert wrong.returncode == 0            # saved; the failed test is a warning
     assert wrong.stdout == "password: ********\n"
-    assert wrong.stderr.startswith("inspurvcfg: warning: connection test failed: error 5:")
-    assert "Not-The-Pw-7Q" not in wrong.stderr and wrong.stderr.count("\n") == 1
+    clear, failed = wrong.stderr.splitlines()
+    assert clear.startswith("inspurvcfg: warning: usingSSL is false: the CIMOM password goes over")
+    assert failed.startswith("inspurvcfg: warning: connection test failed: error 5:")
+    assert "Not-The-Pw-7Q" not in wrong.stderr
+    # the sealed password is what the connection uses: the right one connects
+    right = run("inspurvcfg", "--config", str(config), "set", "password", input="passw0rd\n")
+    assert right.stdout.startswith("password: ********\nconnected: "), right.stderr
+    assert "passw0rd" not in config.read_text() and "fernet:" in config.read_text()
     # other parameters do not reach for the array
     before = array.stats()
     other = run("inspurvcfg", "--config", str(config), "set", "backgroundCopy", "0")

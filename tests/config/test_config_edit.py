@@ -29,6 +29,10 @@ def test_changing_a_value_keeps_every_other_byte(config_file: Path):
     assert config.background_copy == 0
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after)
+    # The example's plain-text password is sealed on the way (its comment stays).
+    (plain, sealed), *changed = changed
+    assert plain.startswith("password: passw0rd ") and sealed.startswith("password: fernet:")
+    assert sealed.endswith(" # that user's password (the embedded array's default)")
     assert changed == [(
         "backgroundCopy: 50                # copy rate 0..100; 0 = snapshot without background "
         "copy (needed for thin targets)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,13 +63,20 @@ def test_the_table_covers_every_parameter():
 def test_set_every_parameter(run_cli, config_file: Path, name, value, line, attr, expected):
     comments = config_file.read_text(encoding="utf-8").count("#")
     done = run_cli("--config", str(config_file), "set", name, value)
-    assert (done.returncode, done.stderr) == (0, "")
+    assert done.returncode == 0
+    if "password" in name:     # typed on the command line: said to be visible
+        assert "visible to other users" in done.stderr and done.stderr.count("\n") == 1
+    elif name == "usingSSL":   # the example holds a password
+        assert "password goes over the network in clear text" in done.stderr
+        assert done.stderr.count("\n") == 1
+    else:
+        assert done.stderr == ""
     if line is None:           # a path typed on the command line is taken from where it was typed
         expected = config_file.parent / expected
         line = f"{name}: {expected}"
     assert done.stdout == line + "\n"
     if "password" in name:
-        assert value not in done.stdout
+        assert value not in done.stdout + done.stderr + config_file.read_text(encoding="utf-8")
     assert getattr(load_config(config_file, env={}), attr) == expected
     assert config_file.read_text(encoding="utf-8").count("#") == comments
 
@@ -101,6 +109,7 @@ def test_refusals_are_one_line_and_exit_2(run_cli, config_file: Path, args, mess
 
 def test_showcfg_prints_every_parameter_in_the_manuals_order_and_masks_passwords(
         run_cli, config_file: Path):
+    config_file.chmod(0o600)
     done = run_cli("showcfg", "--config", str(config_file),
                    extra_env={"VSSORCH_VMPASSWORD": "from-env"})
     assert (done.returncode, done.stderr) == (0, "")
@@ -151,3 +160,48 @@ def test_a_value_starting_with_a_dash(run_cli, config_file: Path):
 def test_help_is_not_an_error(run_cli):
     done = run_cli("--help")
     assert done.returncode == 0 and "showcfg" in done.stdout and "set" in done.stdout
+
+
+@pytest.mark.parametrize("url, host, port, ssl", [
+    ("https://array1.example.com:5989", "array1.example.com", 5989, True),
+    ("http://10.0.0.5", "10.0.0.5", 5988, False),
+    ("https://[fd00::5]/", "fd00::5", 5989, True),
+])
+def test_set_cimomhost_takes_the_installers_url_form(run_cli, config_file: Path, url, host, port, ssl):
+    done = run_cli("--config", str(config_file), "set", "cimomHost", url)
+    assert done.returncode == 0
+    assert done.stdout == (f"cimomHost: {host}\ncimomPort: {port}\n"
+                           f"usingSSL: {'true' if ssl else 'false'}\n")
+    # the example holds a password: plain HTTP says it goes in clear
+    assert ("in clear text" in done.stderr) == (not ssl)
+    config = load_config(config_file, env={})
+    assert (config.cimom_host, config.cimom_port, config.using_ssl) == (host, port, ssl)
+
+
+@pytest.mark.parametrize("url", ["ftp://array1", "https://user@array1:5989", "https://array1/cimom",
+                                 "https://array1:0", "https://array1:99999", "https://bad_host:5989"])
+def test_a_bad_cimomhost_url_changes_nothing(run_cli, config_file: Path, url):
+    before = config_file.read_bytes()
+    done = run_cli("--config", str(config_file), "set", "cimomHost", url)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("inspurvcfg: error: cimom")
+    assert config_file.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name == "nt", reason="there, a Windows path is a path")
+@pytest.mark.parametrize("path", [r"C:\certs\vmware.keystore", "D:/certs/vmware.keystore",
+                                  r"\\fileserver\certs\vmware.keystore"])
+def test_a_windows_path_elsewhere_is_not_found(run_cli, config_file: Path, path):
+    before = config_file.read_bytes()
+    done = run_cli("--config", str(config_file), "set", "vmcredential", path)
+    assert done.returncode == 2
+    assert done.stderr == (f"inspurvcfg: error: vmcredential: {path} not found: a Windows path, "
+                           "and this system is not Windows\n")
+    assert config_file.read_bytes() == before
+
+
+def test_windows_paths_are_told_apart_only_off_windows():
+    from orchestrator.config import foreign_path
+    assert foreign_path(r"C:\certs\k", windows=False) and foreign_path(r"\\srv\share\k", windows=False)
+    assert not foreign_path(r"C:\certs\k", windows=True)
+    assert not foreign_path("certs/k", windows=False) and not foreign_path("/etc/k", windows=False)
