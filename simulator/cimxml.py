@@ -5,6 +5,7 @@ CIM-XML element classes write responses; nothing here builds XML by hand.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
@@ -93,10 +94,16 @@ def typed_param(raw, cimtype: str, is_array: bool):
     return cimvalue(raw, cimtype)
 
 
+# A NULL property is an empty element; minidom writes it self-closed, which sblim's
+# wbemcli cannot parse, so it is written as an open/close pair (the same XML).
+_EMPTY_PROPERTY = re.compile(r"<(PROPERTY(?:\.ARRAY|\.REFERENCE)?)( [^<>]*)/>")
+
+
 def _envelope(message_id: str, response) -> bytes:
     doc = X.CIM(X.MESSAGE(X.SIMPLERSP(response), message_id, "1.0"), "2.0", "2.0")
+    text = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", doc.toxml())
     # Some clients (sblim wbemcli) insist on the XML declaration.
-    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + doc.toxml().encode("utf-8")
+    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + text.encode("utf-8")
 
 
 def error_response(req: Request | None, failure: CIMFailure) -> bytes:

@@ -54,7 +54,8 @@ def test_sblim_wbemcli_enumerates_volumes(demo):
                           f"https://superuser:passw0rd@{hostport}/root/ibm:CIM_StorageVolume"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert '-VolumeName="vss_src_vol"' in res.stdout
+    assert '-ElementName="vss_src_vol"' in res.stdout
+    assert '-StatusDescriptions=\n' in res.stdout            # NULL properties are sent, as NULL
     assert '-UniqueID="60050760008D89C0D000000000000003"' in res.stdout
     assert res.stdout.count("IBMTSSVC_StorageVolume.CreationClassName") == 10
     bad = subprocess.run(["wbemcli", "-noverify", "ein",
