@@ -13,6 +13,7 @@ from .base import AssociationProvider, Provider, make_instance
 
 OK = [2]
 ENABLED, NOT_APPLICABLE = 2, 5  # EnabledState values
+UNKNOWN = 0                     # OperationalStatus
 
 
 class ClusterProvider(Provider):
@@ -43,8 +44,9 @@ class IOGroupProvider(Provider):
             (row["id"],)).fetchone()
         return make_instance(a, a.naming.iogroup(row["id"]), {
             "ElementName": row["name"], "Caption": row["name"], "NameFormat": "Other",
-            "OperationalStatus": OK, "EnabledState": NOT_APPLICABLE, "RequestedState": NOT_APPLICABLE,
-            "EnabledDefault": ENABLED, "Dedicated": [0], "NumberOfNodes": 2,
+            # OperationalStatus: what a real cluster reports for every I/O group
+            "OperationalStatus": [UNKNOWN], "EnabledState": NOT_APPLICABLE,
+            "RequestedState": NOT_APPLICABLE, "EnabledDefault": ENABLED, "Dedicated": [0], "NumberOfNodes": 2,
             "NumberOfVolumes": volumes, "NumberOfHosts": hosts})
 
     def enumerate(self, a: Array):
