@@ -119,20 +119,11 @@ class Parser:
         self.take("{")
         props, methods = [], []
         while self.peek() != "}":
-            mq = self.qualifiers()
-            typ = self.take()
-            ref = None
-            if self.peek().lower() == "ref":
-                self.take()
-                ref, typ = typ, "reference"
-            mname = self.take()
+            mq, typ, ref, mname = self.declaration()
             if self.peek() == "(":
-                methods.append(self.method(mname, typ, mq))
+                methods.append(self.method(mname, typ))
                 continue
-            array = False
-            if self.peek() == "[":
-                self.skip_balanced("[", "]")
-                array = True
+            array = self.array_suffix()
             if self.peek() == "=":
                 while self.peek() != ";":
                     if self.peek() in ("{", "("):
@@ -155,21 +146,28 @@ class Parser:
             out["abstract"] = True
         return out
 
-    def method(self, name, rtype, quals):
+    def declaration(self):
+        """[qualifiers] type [REF] name -> (qualifiers, type, reference class, name)."""
+        quals = self.qualifiers()
+        typ = self.take()
+        ref = None
+        if self.peek().lower() == "ref":
+            self.take()
+            ref, typ = typ, "reference"
+        return quals, typ, ref, self.take()
+
+    def array_suffix(self) -> bool:
+        if self.peek() != "[":
+            return False
+        self.skip_balanced("[", "]")
+        return True
+
+    def method(self, name, rtype):
         self.take("(")
         params = []
         while self.peek() != ")":
-            pq = self.qualifiers()
-            typ = self.take()
-            ref = None
-            if self.peek().lower() == "ref":
-                self.take()
-                ref, typ = typ, "reference"
-            pname = self.take()
-            array = False
-            if self.peek() == "[":
-                self.skip_balanced("[", "]")
-                array = True
+            pq, typ, ref, pname = self.declaration()
+            array = self.array_suffix()
             if self.peek() == "=":
                 while self.peek() not in (",", ")"):
                     self.take()

@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from pywbem import CIMProperty
 from pywbem_mock import FakedWBEMConnection
 
 from simulator.schema import MOF
@@ -44,13 +45,41 @@ def _real_resolved(name: str) -> tuple[dict, dict]:
     return props, meths
 
 
-def _sig(obj, ref=None) -> dict:
-    return {"name": obj.name, "type": obj.type, "array": bool(obj.is_array),
-            "ref": getattr(obj, "reference_class", None) or ref}
-
-
 def _is_ext(qualifiers) -> bool:
     return "Extension" in qualifiers  # pywbem's qualifier dicts ignore case
+
+
+def _flag(qualifiers, name: str, default: bool) -> bool:
+    return bool(qualifiers[name].value) if name in qualifiers else default
+
+
+def _sig(obj) -> dict:
+    """A property's or parameter's signature in the facts' terms."""
+    sig = {"name": obj.name, "type": obj.type, "array": bool(obj.is_array),
+           "ref": getattr(obj, "reference_class", None)}
+    if isinstance(obj, CIMProperty):
+        sig["key"] = _flag(obj.qualifiers, "Key", False)
+    else:
+        sig["in"], sig["out"] = _flag(obj.qualifiers, "In", True), _flag(obj.qualifiers, "Out", False)
+    return sig
+
+
+def _compare(where: str, declared: dict, real_members: dict) -> list[str]:
+    """Each declared member (name -> pywbem object) against the real ones (lower name ->
+    facts), extensions skipped."""
+    out = []
+    for name, obj in declared.items():
+        if _is_ext(obj.qualifiers):
+            continue
+        want = real_members.get(name.lower())
+        if want is None:
+            out.append(f"{where}{name}: not in the real schema")
+            continue
+        for field, value in _sig(obj).items():
+            real_value = bool(want.get(field)) if field == "key" else want.get(field)
+            if value != real_value:
+                out.append(f"{where}{name}: {field} {value!r} (real {want.get(field)!r})")
+    return out
 
 
 def class_differences(name: str) -> list[str]:
@@ -63,50 +92,21 @@ def class_differences(name: str) -> list[str]:
     out = []
     if (cls.superclass or None) != facts["superclass"]:
         out.append(f"{name}: superclass {cls.superclass} (real {facts['superclass']})")
-    if bool(cls.qualifiers.get("Association") and cls.qualifiers["Association"].value) \
-            != bool(facts.get("association")):
+    if _flag(cls.qualifiers, "Association", False) != bool(facts.get("association")):
         out.append(f"{name}: association flag differs from the real class")
     props, meths = _real_resolved(name)
-    for pname, prop in cls.properties.items():
-        if _is_ext(prop.qualifiers):
-            continue
-        want = props.get(pname.lower())
-        if want is None:
-            out.append(f"{name}.{pname}: no such property")
-            continue
-        got = _sig(prop)
-        for field in ("name", "type", "array", "ref"):
-            if got[field] != want.get(field, None if field == "ref" else want.get(field)):
-                out.append(f"{name}.{pname}: {field} {got[field]!r} (real {want.get(field)!r})")
-        key = bool(prop.qualifiers.get("Key") and prop.qualifiers["Key"].value)
-        if key != bool(want.get("key")):
-            out.append(f"{name}.{pname}: Key {key} (real {bool(want.get('key'))})")
+    out += _compare(f"{name}.", cls.properties, props)
     for mname, meth in cls.methods.items():
+        want = meths.get(mname.lower())
         if _is_ext(meth.qualifiers):
             continue
-        want = meths.get(mname.lower())
-        if want is None:
-            out.append(f"{name}.{mname}(): no such method")
+        if want is None or meth.return_type != want["type"]:
+            out.append(f"{name}.{mname}(): {'no such method' if want is None else 'return type differs'}")
             continue
-        if meth.name != want["name"] or meth.return_type != want["type"]:
-            out.append(f"{name}.{mname}(): returns {meth.return_type} (real {want['type']})")
-        params = {p["name"].lower(): p for p in want["params"]}
-        for pname, param in meth.parameters.items():
-            if _is_ext(param.qualifiers):
-                continue
-            rp = params.get(pname.lower())
-            if rp is None:
-                out.append(f"{name}.{mname}({pname}): no such parameter")
-                continue
-            got = _sig(param)
-            got["in"] = bool(param.qualifiers["In"].value) if "In" in param.qualifiers else True
-            got["out"] = bool(param.qualifiers["Out"].value) if "Out" in param.qualifiers else False
-            for field in ("name", "type", "array", "ref", "in", "out"):
-                if got[field] != rp.get(field):
-                    out.append(f"{name}.{mname}({pname}): {field} {got[field]!r} (real {rp.get(field)!r})")
-        for rp in want["params"]:
-            if rp["out"] and rp["name"].lower() not in {p.lower() for p in meth.parameters}:
-                out.append(f"{name}.{mname}({rp['name']}): real OUT parameter not declared")
+        out += _compare(f"{name}.{mname}() parameter ", meth.parameters, {p["name"].lower(): p for p in want["params"]})
+        declared = {p.lower() for p in meth.parameters}
+        out += [f"{name}.{mname}({p['name']}): real OUT parameter not declared"
+                for p in want["params"] if p["out"] and p["name"].lower() not in declared]
     return out
 
 
