@@ -9,6 +9,7 @@ from pywbem import CIMInstanceName
 
 from .. import naming as N
 from ..array import Array
+from . import registration
 from .base import AssociationProvider, Provider, make_instance
 
 OK = [2]
@@ -118,4 +119,5 @@ PROVIDERS = [
     HostedServiceProvider("IBMTSSVC_ControllerConfigurationServiceForSystem", N.CCS),
     HostedServiceProvider("IBMTSSVC_StorageHardwareIDsForSystem", N.HWS),
     ClusterIOGroupProvider(),
+    *registration.PROVIDERS,   # the profiles registered in the array's namespace too
 ]

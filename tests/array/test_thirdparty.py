@@ -148,3 +148,15 @@ def test_a_chunked_request_body_is_read(demo):
     body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
     status, headers, reply = _post(demo, body, {**CIM_HEADERS, "Transfer-Encoding": "chunked"})
     assert status == 200 and b'<INSTANCENAME CLASSNAME="IBMTSSVC_Cluster">' in reply
+
+
+def test_the_cluster_finds_its_profile_in_its_own_namespace(demo):
+    # the guide's SLP registration says Interop=/root/ibm: the profiles are there too
+    conn = demo.conn()
+    cluster = conn.EnumerateInstanceNames("IBMTSSVC_Cluster")[0]
+    found = conn.Associators(cluster, AssocClass="CIM_ElementConformsToProfile",
+                             ResultClass="CIM_RegisteredProfile")
+    assert [(p["RegisteredName"], p["RegisteredVersion"]) for p in found] == [("Storage Virtualizer", "1.4.0")]
+    subs = conn.AssociatorNames(found[0].path, AssocClass="CIM_SubProfileRequiresProfile", Role="Antecedent")
+    names = {conn.GetInstance(s)["RegisteredName"] for s in subs}
+    assert names == {"Block Services", "Copy Services", "Masking and Mapping", "Job Control"}
