@@ -180,7 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
                 size = int(line.split(b";")[0].strip(), 16)
             except ValueError:
                 size = -1
-            if size < 0 or len(body) + size > limit:
+            if size < 0:
+                self._send(400, b"malformed chunked body", "text/plain", {"Connection": "close"})
+                self.close_connection = True
+                return None
+            if len(body) + size > limit:
                 return self._too_large()
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
@@ -190,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)  # the CRLF closing the chunk
 
     def _too_large(self) -> None:
-        self._send(413, b"request too large or malformed", "text/plain", {"Connection": "close"})
+        self._send(413, b"request too large", "text/plain", {"Connection": "close"})
         self.close_connection = True
         return None
 
