@@ -38,8 +38,6 @@ class Identity:
     cluster_id: str
     cluster_name: str
     code_level: str = "8.5.0.0 (embedded)"
-    vendor: str = "vssorch"
-    product: str = "Embedded SVC-family array"
 
 
 def normalise_port(port: str) -> tuple[str, str]:
@@ -141,6 +139,15 @@ class Array:
     def _consumed(size: int, thin: int) -> int:
         return -(-int(size * THIN_REAL_FRACTION) // 512) * 512 if thin else size
 
+    def _new_id(self, table: str) -> int:
+        """The next object id: from 0 as on a real cluster. A freed id is not given
+        again (the reference does not say whether SVC reuses them)."""
+        key = f"next_{table}_id"
+        top = self.db.execute(f"SELECT COALESCE(MAX(id) + 1, 0) FROM {table}").fetchone()[0]
+        new = max(int(self.store.meta_get(key, "0")), top)
+        self.store.meta_set(key, str(new + 1))
+        return new
+
     # ------------------------------------------------------------ volumes
     def _next_uid(self) -> str:
         n = int(self.store.meta_get("next_uid"))
@@ -177,12 +184,12 @@ class Array:
         uid = (uid or self._next_uid()).upper()
         if not re.match(r"^[0-9A-F]{32}$", uid) or self.volume_by_uid(uid):
             raise ArrayError(rc.INVALID_PARAMETER, f"UID {uid} is malformed or taken")
-        cur = self.db.execute(
-            "INSERT INTO volumes(name, uid, size, pool_id, iogrp_id, space_efficient, compressed, deduplicated)"
-            " VALUES(?,?,?,?,?,?,?,?)",
-            (name or f"tmp-{uid}", uid, size, pool_id, iogrp_id, int(space_efficient),
+        vol_id = self._new_id("volumes")
+        self.db.execute(
+            "INSERT INTO volumes(id, name, uid, size, pool_id, iogrp_id, space_efficient, compressed, deduplicated)"
+            " VALUES(?,?,?,?,?,?,?,?,?)",
+            (vol_id, name or f"tmp-{uid}", uid, size, pool_id, iogrp_id, int(space_efficient),
              int(compressed), int(deduplicated)))
-        vol_id = cur.lastrowid
         self.db.execute("UPDATE pools SET used=used+? WHERE id=?",
                         (self._consumed(size, space_efficient), pool_id))
         if name is None:
@@ -229,9 +236,9 @@ class Array:
                 raise ArrayError(rc.INVALID_PARAMETER, f"invalid host name {name!r}")
             if self.row("hosts", "name", name):
                 raise ArrayError(rc.NAME_EXISTS, f"a host named {name!r} exists")
-        cur = self.db.execute("INSERT INTO hosts(name, port_type) VALUES(?, ?)",
-                              (name or f"tmp-host-{secrets.token_hex(4)}", kind))
-        host_id = cur.lastrowid
+        host_id = self._new_id("hosts")
+        self.db.execute("INSERT INTO hosts(id, name, port_type) VALUES(?, ?, ?)",
+                        (host_id, name or f"tmp-host-{secrets.token_hex(4)}", kind))
         if name is None:
             self.db.execute("UPDATE hosts SET name=? WHERE id=?", (f"host{host_id}", host_id))
         self.db.executemany("INSERT INTO host_ports(port, host_id) VALUES(?, ?)",

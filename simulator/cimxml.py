@@ -5,6 +5,7 @@ CIM-XML element classes write responses; nothing here builds XML by hand.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
@@ -14,7 +15,7 @@ from pywbem._cim_types import atomic_to_cim_xml
 from pywbem._tupleparse import TupleParser
 from pywbem._tupletree import xml_to_tupletree_sax
 
-from pywbem import CIMError
+from pywbem import CIMError, ParseError, XMLParseError
 
 CIM_ERR_FAILED = 1
 CIM_ERR_INVALID_NAMESPACE = 3
@@ -24,6 +25,7 @@ CIM_ERR_NOT_FOUND = 6
 CIM_ERR_NOT_SUPPORTED = 7
 CIM_ERR_METHOD_NOT_AVAILABLE = 16
 CIM_ERR_METHOD_NOT_FOUND = 17
+SCOPES = ("CLASS", "ASSOCIATION", "REFERENCE", "PROPERTY", "METHOD", "PARAMETER", "INDICATION")
 
 
 class CIMFailure(Exception):
@@ -46,26 +48,39 @@ class Request:
     raw_params: list = field(default_factory=list)    # extrinsic: (name, paramtype, raw)
 
 
+class BadRequest(Exception):
+    """A request refused at the HTTP level (DSP0200): status and CIMError header value."""
+
+    def __init__(self, status: int, cimerror: str, detail: str):
+        super().__init__(detail)
+        self.status, self.cimerror, self.detail = status, cimerror, detail
+
+
 def decode(body: bytes) -> Request:
     try:
         tree = xml_to_tupletree_sax(body, "CIM-XML request")
+    except XMLParseError as exc:
+        raise BadRequest(400, "request-not-well-formed", one_line(exc)) from None
+    try:
         cim = TupleParser().parse_cim(tree)
         _, attrs, (kind, _, call) = cim[2]
-        if kind != "SIMPLEREQ":
-            raise CIMFailure(CIM_ERR_NOT_SUPPORTED, f"{kind} requests are not supported")
-        message_id = attrs["ID"]
-        if call[0] == "IMETHODCALL":
-            _, call_attrs, namespace, params = call
-            return Request(message_id, "intrinsic", call_attrs["NAME"], namespace, dict(params))
-        _, call_attrs, path, params = call
-        return Request(message_id, "extrinsic", call_attrs["NAME"], path.namespace,
-                       target=path, raw_params=params)
-    except CIMFailure:
-        raise
-    except (CIMError, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise CIMFailure(CIM_ERR_INVALID_PARAMETER, f"malformed CIM-XML request: {exc}") from None
-    except Exception as exc:  # the pywbem parser raises its own XML parse errors
-        raise CIMFailure(CIM_ERR_INVALID_PARAMETER, f"malformed CIM-XML request: {exc}") from None
+    except (ParseError, CIMError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise BadRequest(400, "request-not-valid", one_line(exc)) from None
+    if kind == "MULTIREQ":
+        raise BadRequest(501, "multiple-requests-unsupported", "this agent answers one operation a request")
+    if kind != "SIMPLEREQ":
+        raise BadRequest(400, "request-not-valid", f"{kind} is not a CIM operation request")
+    message_id = attrs["ID"]
+    if call[0] == "IMETHODCALL":
+        _, call_attrs, namespace, params = call
+        return Request(message_id, "intrinsic", call_attrs["NAME"], namespace, dict(params))
+    _, call_attrs, path, params = call
+    return Request(message_id, "extrinsic", call_attrs["NAME"], path.namespace,
+                   target=path, raw_params=params)
+
+
+def one_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def typed_param(raw, cimtype: str, is_array: bool):
@@ -93,16 +108,21 @@ def typed_param(raw, cimtype: str, is_array: bool):
     return cimvalue(raw, cimtype)
 
 
+# A NULL property, an empty array or an empty string is an empty element; minidom
+# writes it self-closed, which sblim's wbemcli cannot parse, so it is written as an
+# open/close pair (the same XML).
+_EMPTY_PROPERTY = re.compile(r"<(PROPERTY(?:\.ARRAY|\.REFERENCE)?|VALUE(?:\.ARRAY)?)((?: [^<>]*)?)/>")
+
+
 def _envelope(message_id: str, response) -> bytes:
     doc = X.CIM(X.MESSAGE(X.SIMPLERSP(response), message_id, "1.0"), "2.0", "2.0")
+    text = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", doc.toxml())
     # Some clients (sblim wbemcli) insist on the XML declaration.
-    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + doc.toxml().encode("utf-8")
+    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + text.encode("utf-8")
 
 
-def error_response(req: Request | None, failure: CIMFailure) -> bytes:
+def error_response(req: Request, failure: CIMFailure) -> bytes:
     err = X.ERROR(str(failure.status), failure.description)
-    if req is None:
-        return _envelope("0", X.IMETHODRESPONSE("Unknown", err))
     if req.kind == "intrinsic":
         return _envelope(req.message_id, X.IMETHODRESPONSE(req.method, err))
     return _envelope(req.message_id, X.METHODRESPONSE(req.method, err))
@@ -116,6 +136,17 @@ def _value_xml(value):
     if isinstance(value, CIMInstanceName):
         return X.VALUE_REFERENCE(value.tocimxml())
     return X.VALUE(atomic_to_cim_xml(value))
+
+
+def _scoped(decl: CIMQualifierDeclaration) -> CIMQualifierDeclaration:
+    """The declaration with its scopes as DSP0201's SCOPE element has them: no ANY
+    attribute (the MOF's Scope(any) means every scope)."""
+    scopes = {k: v for k, v in decl.scopes.items() if k.upper() != "ANY"}
+    if any(v for k, v in decl.scopes.items() if k.upper() == "ANY"):
+        scopes = dict.fromkeys(SCOPES, True)
+    decl = decl.copy()
+    decl.scopes = scopes
+    return decl
 
 
 def method_response(req: Request, rc: int, out: list[tuple[str, str, object]]) -> bytes:
@@ -170,7 +201,7 @@ def intrinsic_response(req: Request, result, host: str) -> bytes:
             else:
                 items.append(obj.tocimxml())
         elif isinstance(obj, CIMQualifierDeclaration):
-            items.append(obj.tocimxml())
+            items.append(_scoped(obj).tocimxml())
         elif isinstance(obj, str):
             items.append(X.CLASSNAME(obj))
         else:

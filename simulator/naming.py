@@ -1,7 +1,10 @@
 """Instance paths of the array's objects, and the way back from a path to a row id.
 
-Keys follow the SVC-family agent: volumes are keyed by DeviceID (the vdisk id) under
-their I/O group, hosts by "<cluster id>:<host id>", pools and sets by InstanceID.
+Keys follow the SVC-family agent (formats of a real 8.2.1 cluster's dump where it
+shows them, else the 6.4 MOF's descriptions): the cluster is "<id>:<id>", I/O groups
+and pools "<cluster id>:<n>", volumes are keyed by DeviceID (the vdisk id) under their
+I/O group, a host's protocol controller by "<cluster id>:<host id>", its hardware id by
+"IBMTSSVC:<cluster id>-<host id>-<first port>", sets by InstanceID.
 """
 from __future__ import annotations
 
@@ -35,8 +38,13 @@ class Naming:
     def _path(self, classname: str, keys: dict) -> CIMInstanceName:
         return CIMInstanceName(classname, keybindings=keys, namespace=self.ns)
 
+    @property
+    def cluster_name(self) -> str:
+        """The cluster's Name key, which is also the SystemName of what it hosts."""
+        return f"{self.cid}:{self.cid}"
+
     def cluster(self) -> CIMInstanceName:
-        return self._path(CLUSTER, {"CreationClassName": CLUSTER, "Name": self.cid})
+        return self._path(CLUSTER, {"CreationClassName": CLUSTER, "Name": self.cluster_name})
 
     def iogroup(self, iogrp_id: int) -> CIMInstanceName:
         return self._path(IOGROUP, {"CreationClassName": IOGROUP, "Name": f"{self.cid}:{iogrp_id}"})
@@ -49,17 +57,18 @@ class Naming:
                                    "SystemCreationClassName": IOGROUP,
                                    "SystemName": f"{self.cid}:{iogrp_id}"})
 
-    def hardware_id(self, host_id: int) -> CIMInstanceName:
-        return self._path(HARDWARE_ID, {"InstanceID": f"IBMTSSVC:{self.cid}-{host_id}"})
+    def hardware_id(self, host_id: int, first_port: str) -> CIMInstanceName:
+        # The MOF's mapping string "ClusterID-hostID-wwpn or iqn" with its IBMTSSVC: org id.
+        return self._path(HARDWARE_ID, {"InstanceID": f"IBMTSSVC:{self.cid}-{host_id}-{first_port}"})
 
     def controller(self, host_id: int) -> CIMInstanceName:
         return self._path(CONTROLLER, {"CreationClassName": CONTROLLER, "DeviceID": f"{self.cid}:{host_id}",
                                        "SystemCreationClassName": CLUSTER,
-                                       "SystemName": f"{self.cid}:{self.cid}"})
+                                       "SystemName": self.cluster_name})
 
     def service(self, classname: str) -> CIMInstanceName:
         return self._path(classname, {"CreationClassName": classname, "Name": SERVICES[classname],
-                                      "SystemCreationClassName": CLUSTER, "SystemName": self.cid})
+                                      "SystemCreationClassName": CLUSTER, "SystemName": self.cluster_name})
 
     def fcset(self, group_id: int, autodelete: bool) -> CIMInstanceName:
         return self._path(CLONESET if autodelete else FCSET,
@@ -95,7 +104,14 @@ class Naming:
         return self._suffix_id(path, "DeviceID", f"{self.cid}:")
 
     def host_id_of_hardware_id(self, path: CIMInstanceName) -> int:
-        return self._suffix_id(path, "InstanceID", f"IBMTSSVC:{self.cid}-")
+        """The host id in the key; the caller compares the whole key (its port part
+        changes with the host's ports)."""
+        value = self._key(path, "InstanceID")
+        prefix = f"IBMTSSVC:{self.cid}-"
+        host, sep, _port = value[len(prefix):].partition("-")
+        if not value.startswith(prefix) or not sep or not host.isdigit():
+            raise ArrayError(rc.INVALID_PARAMETER, f"InstanceID={value!r} is not a hardware id of this array")
+        return int(host)
 
     def pool_id(self, path: CIMInstanceName) -> int:
         return self._suffix_id(path, "InstanceID", f"{self.cid}:")

@@ -26,6 +26,7 @@ class Schema:
             self._classes[name.lower()] = cls
         self._subclass_cache: dict[tuple[str, str], bool] = {}
         self._declared: dict[str, tuple] = {}
+        self._declared_names: dict[str, frozenset] = {}
 
     def get(self, classname: str) -> pywbem.CIMClass | None:
         return self._classes.get(classname.lower())
@@ -58,6 +59,14 @@ class Schema:
             hit = self._declared[key] = tuple(
                 (name.lower(), name, d.type, d.is_array, d.reference_class)
                 for name, d in self.get(classname).properties.items())
+        return hit
+
+    def declared_names(self, classname: str) -> frozenset:
+        """Lower-case names of the class's properties, computed once."""
+        key = classname.lower()
+        hit = self._declared_names.get(key)
+        if hit is None:
+            hit = self._declared_names[key] = frozenset(low for low, *_ in self.declared(classname))
         return hit
 
     def property_names(self, classname: str) -> set[str]:

@@ -20,8 +20,9 @@ import structlog
 
 from . import cimxml
 from .array import Array, normalise_port
-from .cimxml import CIMFailure
+from .cimxml import BadRequest, CIMFailure
 from .faults import FaultInjector
+from .interop import InteropOperations, is_interop
 from .operations import Operations
 from .returncodes import ArrayError
 
@@ -37,6 +38,7 @@ class ArrayService:
     def __init__(self, array: Array):
         self.array = array
         self.ops = Operations(array)
+        self.interop = InteropOperations(array, self.ops)
         self.faults = FaultInjector()
         self.counts: Counter[str] = Counter()
         self.connections = 0   # accepted client connections: shows keep-alive at work
@@ -46,11 +48,9 @@ class ArrayService:
         with self._count_lock:
             self.counts[name] += 1
 
-    def handle_cim(self, body: bytes) -> tuple[bytes, str | None, float]:
+    def handle_cim(self, req: cimxml.Request) -> tuple[bytes, str | None, float]:
         """-> (response body, fault action to apply after running, delay seconds)."""
-        req = None
         try:
-            req = cimxml.decode(body)
             self.count(req.method)
             delay, faults = self.faults.hits(req.method)
             fail = next((f for f in faults if f.action == "fail"), None)
@@ -68,21 +68,22 @@ class ArrayService:
 
     def _run(self, req) -> bytes:
         a = self.array
+        ops = self.interop if is_interop(req.namespace) else self.ops
         if req.kind == "intrinsic":
             try:
                 with a.store.transaction():
                     self._tick()
-                    result = self.ops.intrinsic(req)
+                    result = ops.intrinsic(req)
             except ArrayError as exc:  # a lookup naming no object of this array
                 raise CIMFailure(cimxml.CIM_ERR_NOT_FOUND, exc.message) from None
             return cimxml.intrinsic_response(req, result, host="localhost")
         try:
             with a.store.transaction():
                 self._tick()
-                rc, out = self.ops.invoke(req)
+                rc, out = ops.invoke(req)
         except ArrayError as refusal:
             log.info("method refused", method=req.method, rc=refusal.rc, reason=refusal.message)
-            out = self.ops.typed_out(self.ops.method_decl(req), refusal.out)
+            out = ops.typed_out(ops.method_decl(req), refusal.out)
             return cimxml.method_response(req, refusal.rc, out)
         return cimxml.method_response(req, rc, out)
 
@@ -160,15 +161,42 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj).encode(), "application/json")
 
     def _body(self, limit: int) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body(limit)
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
             length = -1
         if length < 0 or length > limit:
-            self._send(413, b"request too large", "text/plain", {"Connection": "close"})
-            self.close_connection = True
-            return None
+            return self._too_large()
         return self.rfile.read(length)
+
+    def _chunked_body(self, limit: int) -> bytes | None:
+        """An HTTP/1.1 chunked request body (chunk extensions and trailers ignored)."""
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                size = -1
+            if size < 0:
+                self._send(400, b"malformed chunked body", "text/plain", {"Connection": "close"})
+                self.close_connection = True
+                return None
+            if len(body) + size > limit:
+                return self._too_large()
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(body)
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)  # the CRLF closing the chunk
+
+    def _too_large(self) -> None:
+        self._send(413, b"request too large", "text/plain", {"Connection": "close"})
+        self.close_connection = True
+        return None
 
     def _gate(self) -> bool:
         if self._authorised():
@@ -189,7 +217,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body(MAX_CIM_BODY)
         if body is None:
             return
-        response, after, delay = self.svc.handle_cim(body)
+        try:
+            response, after, delay = self.svc.handle_cim(self._request(body))
+        except BadRequest as bad:
+            # DSP0200: refused before any operation ran, the reason in the CIMError header
+            return self._send(bad.status, bad.detail.encode(), "text/plain", {"CIMError": bad.cimerror})
         if delay:
             threading.Event().wait(delay)
         headers = {"CIMOperation": "MethodResponse"}
@@ -208,6 +240,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, response, 'application/xml; charset="utf-8"', headers)
 
     do_M_POST = do_POST
+
+    def _request(self, body: bytes) -> cimxml.Request:
+        """The decoded request, once DSP0200's CIMOperation and CIMMethod headers agree
+        with it (M-POST sends them with a numeric prefix, "NN-CIMOperation")."""
+        headers = {k.split("-", 1)[1].lower() if k[:2].isdigit() else k.lower(): v
+                   for k, v in self.headers.items()}
+        if headers.get("cimoperation", "").strip().lower() != "methodcall":
+            raise BadRequest(400, "unsupported-operation", "CIMOperation: MethodCall is required")
+        method = headers.get("cimmethod")
+        req = cimxml.decode(body)
+        if method is None or method.strip().lower() != req.method.lower():
+            raise BadRequest(400, "header-mismatch", f"CIMMethod {method!r} does not name {req.method}")
+        return req
 
     def do_GET(self):
         if not self._gate():

@@ -42,6 +42,7 @@ FCSET = "IBMTSSVC_FlashCopyStorageSynchronizedSet"
 SCS = "IBMTSSVC_StorageConfigurationService"
 CCS = "IBMTSSVC_ControllerConfigurationService"
 MAPS_TO_VOLUMES = "CIM_ProtocolControllerForUnit"
+AGENT_PRODUCT = "IBMTSSVC"    # the agent's schema: a real cluster reports no product name
 
 # ModifySynchronization / ModifySynchronizedSet operations
 OP_DETACH, OP_RESYNC, OP_PREPARE, OP_QUIESCE, SET_ADD = 2, 4, 6, 8, 0
@@ -252,18 +253,19 @@ class CimArray:
     # ------------------------------------------------------------ identity
     def identity(self) -> Identity:
         if self._identity is None:
-            clusters = self._enum(CLUSTER, ["ElementName", "ProductName", "CodeLevel"])
+            # The cluster's id is its ID property; its Name key is "<id>:<id>".
+            clusters = self._enum(CLUSTER, ["ElementName", "ID", "CodeLevel"])
             if self.target_mcs:
                 # a cluster id is hex: the configured one may be in either case
-                clusters = [c for c in clusters if _key(c.path, "Name").upper() == self.target_mcs.upper()]
+                clusters = [c for c in clusters if _text(c, "ID").upper() == self.target_mcs.upper()]
                 if not clusters:
                     raise ArrayCallError(E.NO_SUCH_MCS, f"the CIM agent manages no cluster with id "
                                                         f"{self.target_mcs}")
             if not clusters:
                 raise ArrayCallError(E.AGENT_BROKEN, "the CIM agent reports no cluster")
             c = clusters[0]
-            self._identity = Identity(cluster_id=_key(c.path, "Name"), cluster_name=_text(c, "ElementName"),
-                                      product=_text(c, "ProductName", ""), version=_text(c, "CodeLevel", ""))
+            self._identity = Identity(cluster_id=_text(c, "ID"), cluster_name=_text(c, "ElementName"),
+                                      product=AGENT_PRODUCT, version=_text(c, "CodeLevel", ""))
         return self._identity
 
     # ------------------------------------------------------------ volumes
@@ -369,8 +371,9 @@ class CimArray:
         what = f"creating volume {name}"
         params = {"ElementName": name, "Size": _arg(Uint64, size, "size", E.NO_TARGET, what),
                   "ElementType": Uint16(kind),
-                  "InPool": self._named_path(self._pools, POOL, pool),
-                  "isSpaceEfficient": thin, "Deduplicated": deduped}
+                  "InPool": self._named_path(self._pools, POOL, pool), "isSpaceEfficient": thin}
+        if deduped:  # a later-firmware parameter: an agent without it refuses any mention
+            params["Deduplicated"] = True
         if iogroup:
             params["IOGroup"] = self._named_path(self._iogroups, IOGROUP, iogroup)
         _, out = self._call("CreateOrModifyElementFromStoragePool", SCS, E.NO_TARGET, what=what, **params)

@@ -62,27 +62,29 @@ def only_properties(names):
 
 
 def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstance:
-    """An instance of path's class with its non-null properties, typed as declared.
+    """An instance of path's class with every declared property, typed as declared;
+    the ones without a value are sent as NULL, as the real agent sends them.
 
-    Null properties are left out (a client reads an absent property as null): some
-    clients, sblim's wbemcli among them, cannot parse an empty <PROPERTY/> element."""
+    A property the class does not declare is a bug here (the array would be inventing
+    it): it raises instead of being dropped."""
     cls = array.schema.get(path.classname)
     inst = CIMInstance(cls.classname, path=path)
     if _paths_only.get():
         return inst
     array.built[cls.classname] += 1
-    wanted = _wanted.get()
+    declared = array.schema.declared(cls.classname)
     given = {k.lower(): v for k, v in props.items()}
+    unknown = given.keys() - array.schema.declared_names(cls.classname)
+    if unknown:
+        raise KeyError(f"{cls.classname} declares no {', '.join(sorted(unknown))}")
     for key, value in path.keybindings.items():
         given.setdefault(key.lower(), value)
-    for low, name, cimtype, is_array, ref_class in array.schema.declared(cls.classname):
+    wanted = _wanted.get()
+    for low, name, cimtype, is_array, ref_class in declared:
         if wanted is not None and low not in wanted:
             continue
-        value = typed(cimtype, given.get(low))
-        if value is None:
-            continue
-        inst.properties[name] = CIMProperty(name, value, type=cimtype, is_array=is_array,
-                                            reference_class=ref_class)
+        inst.properties[name] = CIMProperty(name, typed(cimtype, given.get(low)), type=cimtype,
+                                            is_array=is_array, reference_class=ref_class)
     return inst
 
 

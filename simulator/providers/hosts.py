@@ -18,16 +18,22 @@ def _host_rows(a: Array):
     return a.db.execute("SELECT * FROM hosts ORDER BY id").fetchall()
 
 
+def hardware_id_path(a: Array, host_id: int):
+    ports = a.host_ports(host_id)
+    return a.naming.hardware_id(host_id, ports[0] if ports else "")
+
+
 class HardwareIDProvider(Provider):
     classname = N.HARDWARE_ID
 
     def inst(self, a: Array, row):
         ports = a.host_ports(row["id"])
         fc = row["port_type"] == "fc"
-        return make_instance(a, a.naming.hardware_id(row["id"]), {
+        return make_instance(a, hardware_id_path(a, row["id"]), {
             "ElementName": row["name"], "StorageID": f"{a.identity.cluster_id}:{row['id']}",
             "IDType": ID_PORT_WWN if fc else ID_ISCSI_NAME, "HostID": str(row["id"]),
-            "PortWWN": ports if fc else [], "iSCSIName": [] if fc else ports, "ClientType": 0})
+            "PortWWN": ports if fc else [], "iSCSIName": [] if fc else ports,
+            "NumberOfPorts": len(ports), "ClientType": 0})
 
     def enumerate(self, a: Array):
         for row in _host_rows(a):
@@ -35,17 +41,22 @@ class HardwareIDProvider(Provider):
 
     def get(self, a: Array, path):
         row = a.row("hosts", "id", a.naming.host_id_of_hardware_id(path))
-        return self.inst(a, row) if row else None
+        # the key names the host's first port: a path from before its ports changed is stale
+        if row is None or hardware_id_path(a, row["id"]).keybindings != path.keybindings:
+            return None
+        return self.inst(a, row)
 
 
 class ControllerProvider(Provider):
     classname = N.CONTROLLER
 
     def inst(self, a: Array, row):
+        # values as in a real 8.2.1 cluster's dump (MaxUnitsControlled 1 included)
         return make_instance(a, a.naming.controller(row["id"]), {
-            "ElementName": row["name"], "Name": row["name"],
-            "PortCount": len(a.host_ports(row["id"])), "MaxUnitsControlled": 2048,
-            "OperationalStatus": [2]})
+            "ElementName": row["name"], "Name": row["name"], "AccessGranted": True,
+            "ConnectionRole": [2], "ClientType": 0, "MaxUnitsControlled": 1, "NameFormat": 0,
+            "OperationalStatus": [2], "StatusDescriptions": ["Unknown"],
+            "EnabledState": 5, "RequestedState": 5, "EnabledDefault": 2})
 
     def enumerate(self, a: Array):
         for row in _host_rows(a):
@@ -84,12 +95,12 @@ class _PerHost(AssociationProvider):
 
 
 class HardwareIDControllerProvider(_PerHost):
-    classname = "IBMTSSVC_StorageHardwareIDController"
+    classname = "IBMTSSVC_StorageHardwareIDToSPC"
     roles = {"Antecedent": N.HARDWARE_ID, "Dependent": N.CONTROLLER}
     left_role, right_role = "Antecedent", "Dependent"
 
     def ends(self, a, host_id):
-        return a.naming.hardware_id(host_id), a.naming.controller(host_id)
+        return hardware_id_path(a, host_id), a.naming.controller(host_id)
 
     def host_of(self, a, role, path):
         if role == "Antecedent":
@@ -98,7 +109,7 @@ class HardwareIDControllerProvider(_PerHost):
 
 
 class ClusterControllerProvider(_PerHost):
-    classname = "IBMTSSVC_ClusterProtocolController"
+    classname = "IBMTSSVC_ProtocolControllerOnCluster"
     roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.CONTROLLER}
     left_role, right_role = "GroupComponent", "PartComponent"
 
@@ -133,11 +144,15 @@ def create_storage_hardware_id(a: Array, target, params):
     kind = a.host(host_id)["port_type"]
     if id_type is not None and (int(id_type) == ID_PORT_WWN) != (kind == "fc"):
         raise ArrayError(rc.INVALID_IDTYPE, f"IDType {id_type} does not match port {storage_id!r}")
-    return rc.OK, {"HardwareID": a.naming.hardware_id(host_id)}
+    return rc.OK, {"HardwareID": hardware_id_path(a, host_id)}
 
 
 def delete_storage_hardware_id(a: Array, target, params):
-    host_id = a.naming.host_id_of_hardware_id(req_ref(params, "HardwareID"))
+    path = req_ref(params, "HardwareID")
+    host_id = a.naming.host_id_of_hardware_id(path)
+    a.host(host_id)
+    if hardware_id_path(a, host_id).keybindings != path.keybindings:
+        raise ArrayError(rc.INVALID_PARAMETER, f"{path.keybindings['InstanceID']!r} names no host's ports")
     a.delete_host(host_id, force=opt_bool(params, "Force"))
     return rc.OK, {}
 

@@ -1,14 +1,20 @@
 """The cluster, its I/O groups and its three services, with the associations that
-lead a client from the cluster to them (how SMI-S clients find the services)."""
+lead a client from the cluster to them (how SMI-S clients find the services).
+Constant values are those of a real 8.2.1 cluster's dump (EnabledState 5 "Not
+Applicable", Dedicated 15/21 "Block Server"/"Storage Virtualizer", NameFormat
+"Other")."""
 from __future__ import annotations
 
 from pywbem import CIMInstanceName
 
 from .. import naming as N
 from ..array import Array
+from . import registration
 from .base import AssociationProvider, Provider, make_instance
 
 OK = [2]
+ENABLED, NOT_APPLICABLE = 2, 5  # EnabledState values
+UNKNOWN = 0                     # OperationalStatus
 
 
 class ClusterProvider(Provider):
@@ -16,20 +22,33 @@ class ClusterProvider(Provider):
 
     def enumerate(self, a: Array):
         ident = a.identity
+        pools, volumes = a.db.execute(
+            "SELECT (SELECT COALESCE(SUM(capacity), 0) FROM pools),"
+            " (SELECT COALESCE(SUM(size), 0) FROM volumes)").fetchone()
         yield make_instance(a, a.naming.cluster(), {
             "ElementName": ident.cluster_name, "Caption": ident.cluster_name,
-            "CodeLevel": ident.code_level, "VendorName": ident.vendor,
-            "ProductName": ident.product, "OperationalStatus": OK, "EnabledState": 2,
-            "Dedicated": ["3"]})
+            "ID": ident.cluster_id, "IDAlias": ident.cluster_id, "NameFormat": "Other",
+            "CodeLevel": ident.code_level, "OperationalStatus": OK, "StatusDescriptions": ["OK"],
+            "Status": "OK", "EnabledState": NOT_APPLICABLE, "RequestedState": NOT_APPLICABLE,
+            "EnabledDefault": ENABLED, "Dedicated": [15, 21], "Types": [2, 3, 5],
+            "MaxNumberOfNodes": 8, "ClusterState": 0,
+            "PoolCapacity": pools, "TotalVdiskCapacity": volumes})
 
 
 class IOGroupProvider(Provider):
     classname = N.IOGROUP
 
     def _inst(self, a: Array, row):
-        count = a.db.execute("SELECT COUNT(*) FROM volumes WHERE iogrp_id=?", (row["id"],)).fetchone()[0]
+        # a host is created with access to every I/O group (SVC's mkhost default)
+        volumes, hosts = a.db.execute(
+            "SELECT (SELECT COUNT(*) FROM volumes WHERE iogrp_id=?), (SELECT COUNT(*) FROM hosts)",
+            (row["id"],)).fetchone()
         return make_instance(a, a.naming.iogroup(row["id"]), {
-            "ElementName": row["name"], "OperationalStatus": OK, "VolumeCount": count})
+            "ElementName": row["name"], "Caption": row["name"], "NameFormat": "Other",
+            # OperationalStatus: what a real cluster reports for every I/O group
+            "OperationalStatus": [UNKNOWN], "EnabledState": NOT_APPLICABLE,
+            "RequestedState": NOT_APPLICABLE, "EnabledDefault": ENABLED, "Dedicated": [0], "NumberOfNodes": 2,
+            "NumberOfVolumes": volumes, "NumberOfHosts": hosts})
 
     def enumerate(self, a: Array):
         for row in a.db.execute("SELECT * FROM iogroups ORDER BY id").fetchall():
@@ -42,7 +61,8 @@ class ServiceProvider(Provider):
 
     def enumerate(self, a: Array):
         yield make_instance(a, a.naming.service(self.classname), {
-            "ElementName": N.SERVICES[self.classname], "OperationalStatus": OK, "EnabledState": 2})
+            "ElementName": N.SERVICES[self.classname], "OperationalStatus": OK,
+            "EnabledState": ENABLED, "EnabledDefault": ENABLED, "Started": True})
 
 
 class _ClusterToFixed(AssociationProvider):
@@ -84,7 +104,7 @@ class HostedServiceProvider(_ClusterToFixed):
 
 
 class ClusterIOGroupProvider(_ClusterToFixed):
-    classname = "IBMTSSVC_ClusterIOGroup"
+    classname = "IBMTSSVC_IOGroupComponentOfCluster"
     cluster_role, part_role = "GroupComponent", "PartComponent"
     roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.IOGROUP}
 
@@ -96,7 +116,8 @@ PROVIDERS = [
     ClusterProvider(), IOGroupProvider(),
     ServiceProvider(N.SCS), ServiceProvider(N.CCS), ServiceProvider(N.HWS),
     HostedServiceProvider("IBMTSSVC_HostedStorageConfigurationService", N.SCS),
-    HostedServiceProvider("IBMTSSVC_HostedControllerConfigurationService", N.CCS),
-    HostedServiceProvider("IBMTSSVC_HostedStorageHardwareIDManagementService", N.HWS),
+    HostedServiceProvider("IBMTSSVC_ControllerConfigurationServiceForSystem", N.CCS),
+    HostedServiceProvider("IBMTSSVC_StorageHardwareIDsForSystem", N.HWS),
     ClusterIOGroupProvider(),
+    *registration.PROVIDERS,   # the profiles registered in the array's namespace too
 ]

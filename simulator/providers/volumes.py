@@ -20,11 +20,13 @@ class PoolProvider(Provider):
     def _inst(self, a: Array, row):
         used = a.pool_used(row["id"])
         virtual = a.db.execute("SELECT COALESCE(SUM(size),0) FROM volumes WHERE pool_id=?", (row["id"],)).fetchone()[0]
+        count = a.db.execute("SELECT COUNT(*) FROM volumes WHERE pool_id=?", (row["id"],)).fetchone()[0]
         return make_instance(a, a.naming.pool(row["id"]), {
-            "ElementName": row["name"], "PoolName": row["name"], "PoolID": str(row["id"]),
-            "Primordial": False, "TotalManagedSpace": row["capacity"],
-            "RemainingManagedSpace": max(0, row["capacity"] - used), "VirtualCapacity": virtual,
-            "DataReduction": bool(row["thin"]), "OperationalStatus": [OK]})
+            "ElementName": row["name"], "Caption": row["name"], "Name": f"IBMTSSVC:{row['id']}",
+            "PoolID": str(row["id"]), "Usage": 2, "Primordial": False,
+            "TotalManagedSpace": row["capacity"], "RemainingManagedSpace": max(0, row["capacity"] - used),
+            "VirtualCapacity": virtual, "UsedCapacity": used, "RealCapacity": used,
+            "NumberOfStorageVolumes": count, "OperationalStatus": [OK]})
 
     def enumerate(self, a: Array):
         for row in a.db.execute("SELECT * FROM pools ORDER BY id").fetchall():
@@ -39,10 +41,13 @@ def volume_instance(a: Array, row):
     pool = a.row("pools", "id", row["pool_id"])
     grp = a.row("iogroups", "id", row["iogrp_id"])
     thin = bool(row["space_efficient"])
+    # constants as in a real 8.2.1 cluster's dump: Access 3 (read/write), Type 1
+    # (striped), EnabledState/RequestedState 5 (not applicable), EnabledDefault 2
     return make_instance(a, a.naming.volume(row["id"], row["iogrp_id"]), {
-        "ElementName": row["name"], "VolumeName": row["name"], "Caption": row["name"],
+        "ElementName": row["name"], "Caption": row["name"], "Cluster": a.naming.cluster_name,
         "Name": row["uid"], "UniqueID": row["uid"], "NameFormat": 9, "NameNamespace": 2,
         "BlockSize": 1, "NumberOfBlocks": row["size"], "ConsumableBlocks": row["size"],
+        "DataOrganization": 2, "Access": 3, "AccessGranted": True, "Primordial": False, "IsFormatted": False,
         "PoolID": str(pool["id"]), "PoolName": pool["name"],
         "GroupID": str(grp["id"]), "GroupName": grp["name"],
         "IsSpaceEfficient": thin, "ThinlyProvisioned": thin,
@@ -50,7 +55,7 @@ def volume_instance(a: Array, row):
         "FlashCopyMapCount": a.engine.mapping_count(row["id"]),
         "CopyCount": 1, "Type": 1,
         "OperationalStatus": [OK] if row["online"] else [OFFLINE],
-        "EnabledState": 2 if row["online"] else 3})
+        "EnabledState": 5, "RequestedState": 5, "EnabledDefault": 2})
 
 
 class VolumeProvider(Provider):
@@ -63,7 +68,6 @@ class VolumeProvider(Provider):
     # query property -> (column, how a literal becomes a column value)
     _INDEXED = {"name": ("uid", lambda v: str(v).upper()), "uniqueid": ("uid", lambda v: str(v).upper()),
                 "elementname": ("lower(name)", lambda v: str(v).lower()),
-                "volumename": ("lower(name)", lambda v: str(v).lower()),
                 "deviceid": ("id", lambda v: int(v) if str(v).isdigit() else -1)}
 
     def lookup(self, a: Array, prop, values):
@@ -86,7 +90,7 @@ class VolumeProvider(Provider):
 
 
 class HostedStoragePoolProvider(AssociationProvider):
-    classname = "IBMTSSVC_HostedStoragePool"
+    classname = "IBMTSSVC_HostedConcretePool"
     roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.POOL}
 
     def _inst(self, a: Array, pool_id: int):
@@ -143,7 +147,7 @@ class _VolumeOwner(AssociationProvider):
 
 
 class AllocatedFromPoolProvider(_VolumeOwner):
-    classname = "IBMTSSVC_AllocatedFromStoragePool"
+    classname = "IBMTSSVC_AllocatedFromConcretePool"
     roles = {"Antecedent": N.POOL, "Dependent": N.VOLUME}
     owner_role, volume_role = "Antecedent", "Dependent"
 
@@ -159,7 +163,7 @@ class AllocatedFromPoolProvider(_VolumeOwner):
 
 
 class ClusterVolumeProvider(_VolumeOwner):
-    classname = "IBMTSSVC_ClusterStorageVolume"
+    classname = "IBMTSSVC_StorageVolumeOnCluster"
     roles = {"GroupComponent": N.CLUSTER, "PartComponent": N.VOLUME}
     owner_role, volume_role = "GroupComponent", "PartComponent"
 

@@ -12,7 +12,7 @@ def test_fresh_array_is_usable_at_once(conn):
     groups = {g["ElementName"] for g in conn.EnumerateInstances("IBMTSSVC_IOGroup")}
     assert {"io_grp0", "io_grp1"} <= groups
     pools = {p["ElementName"]: p for p in conn.EnumerateInstances("IBMTSSVC_ConcreteStoragePool")}
-    assert pools["Pool0"]["DataReduction"] is False and pools["ThinPool0"]["DataReduction"] is True
+    assert [pools[n]["PoolID"] for n in ("Pool0", "ThinPool0")] == ["0", "1"]
     assert all(p["RemainingManagedSpace"] <= p["TotalManagedSpace"] for p in pools.values())
     services = conn.EnumerateInstanceNames("CIM_Service")
     assert sorted(s.classname for s in services) == [
@@ -31,7 +31,9 @@ def test_services_found_from_cluster_the_smis_way(cim):
     assert len(conn.AssociatorNames(cim.cluster, AssocClass="CIM_HostedService",
                                     Role="Antecedent", ResultRole="Dependent")) == 3
     refs = conn.References(cim.cluster, ResultClass="CIM_HostedService")
-    assert len(refs) == 3 and all(r.classname.startswith("IBMTSSVC_Hosted") for r in refs)
+    assert sorted(r.classname for r in refs) == [
+        "IBMTSSVC_ControllerConfigurationServiceForSystem", "IBMTSSVC_HostedStorageConfigurationService",
+        "IBMTSSVC_StorageHardwareIDsForSystem"]
     assert len(conn.ReferenceNames(cim.cluster, ResultClass="IBMTSSVC_HostedStorageConfigurationService")) == 1
 
 

@@ -58,7 +58,7 @@ def test_cluster_path_without_its_key(agent, cim):
         "IBMTSSVC_Cluster", {"CreationClassName": "IBMTSSVC_Cluster"}, prop("ElementName", "c")))
     with pytest.raises(ArrayCallError) as err:
         cim.identity()
-    one_line_911(err, "Name")
+    one_line_911(err, "ID")
 
 
 def test_controller_path_without_its_key(agent, cim):
