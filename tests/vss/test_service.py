@@ -169,7 +169,8 @@ def test_serve_and_shadow_commands(config_file, view, tmp_path):
         out = _vssorch(*base, "create", "not-a-uid")
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "201" in out.stderr
         out = _vssorch("shadow", "--service", url, "--token-file", str(meta), "list")
-        assert out.returncode == 1 and "error 5" in out.stderr and out.stderr.count("\n") == 1
+        assert out.returncode == 1 and "error 3002" in out.stderr and out.stderr.count("\n") == 1
+        assert "the provider service is not running (start `vssorch serve` or use --in-process)" in out.stderr
         out = _vssorch(*base, "delete", "--all")
         assert out.returncode == 0 and "2 shadow copies deleted" in out.stdout
         out = _vssorch(*base, "create", SRC1, "--auto-release", "--exec", "true")
