@@ -210,7 +210,8 @@ class Service:
     def __init__(self, config_path: Path, *, host_name: str | None = None, listen: str | None = "127.0.0.1:0",
                  unix_socket: Path | None = None, make_engine: Callable[[Config], Orchestrator] | None = None,
                  cleanup: bool = True, header_timeout: float = 5.0, max_connections: int = 16):
-        # Everything is checked before anything is written (lock, token, sockets, cleanup).
+        # Everything is checked, and the TCP port bound, before anything is written: a
+        # refused or second start leaves the token, the state files and the array as they were.
         self.watch = ConfigWatch(config_path, make_engine or default_engine(host_name))
         address = parse_listen(listen) if listen else None
         self._unix = Path(unix_socket) if unix_socket else None
@@ -220,15 +221,17 @@ class Service:
             raise BadInput(205, f"--host-name {host_name[:64]!r} is not an array host name")
         if not header_timeout > 0 or max_connections < 1:
             raise BadInput(4000, "the request timeout must be above 0 and at least one connection allowed")
+        self._check_host(host_name)
         self.state_dir = Path(self.watch.config.state_dir)
-        self._lock = InstanceLock(self.state_dir / LOCK_FILE).acquire()
         self._servers: list = []
         self._threads: list[threading.Thread] = []
         self.urls: list[str] = []
+        self._lock: InstanceLock | None = None
         try:
-            self._check_host(host_name)
             if address is not None:
-                self._bind(TcpServer, address, Handler, "http://{}:{}", header_timeout, max_connections)
+                srv = self._bind(TcpServer, address, Handler, header_timeout, max_connections)
+                self.urls.append(f"http://{address[0]}:{srv.server_address[1]}")
+            self._lock = InstanceLock(self.state_dir / LOCK_FILE).acquire()
             if self._unix is not None:
                 self._bind_unix(header_timeout, max_connections)
             self.provider = VssProvider(self.watch.current, self.state_dir, host_name)
@@ -253,15 +256,16 @@ class Service:
         if found is None:
             raise BadInput(205, f"--host-name {host_name}: the array has no host of that name")
 
-    def _bind(self, cls, address, handler, url: str, timeout: float, limit: int) -> None:
+    def _bind(self, cls, address, handler, timeout: float, limit: int):
         try:
             srv = cls(address, handler)
         except OSError as exc:
-            raise VssError(4000, f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}") from None
+            where = address if isinstance(address, str) else "{}:{}".format(*address)
+            raise VssError(4000, f"cannot listen on {where}: {exc.strerror or exc} "
+                                 "(is another vssorch serve running?)") from None
         srv.setup_limits(self, timeout, limit)
         self._servers.append(srv)
-        if cls is TcpServer:
-            self.urls.append(url.format(address[0], srv.server_address[1]))
+        return srv
 
     def _bind_unix(self, timeout: float, limit: int) -> None:
         path = self._unix
@@ -270,7 +274,7 @@ class Service:
             if not _stale_socket(path):
                 raise VssError(4000, f"--unix {path}: another service listens there")
             path.unlink()
-        self._bind(UnixServer, str(path), UnixHandler, "", timeout, limit)
+        self._bind(UnixServer, str(path), UnixHandler, timeout, limit)
         os.chmod(path, 0o600)
         self.urls.append(f"unix:{path}")
 
@@ -303,4 +307,6 @@ class Service:
         if self._unix is not None and any(isinstance(s, UnixServer) for s in self._servers):
             self._unix.unlink(missing_ok=True)
         self._servers = []
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

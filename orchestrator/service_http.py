@@ -104,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, payload: dict) -> None:
         body = json.dumps(payload).encode()
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"   # a status line even to a request line we could not read
         if status >= 400:
             self.close_connection = True    # the rest of what the client sent is not read
         self.send_response(status)
@@ -120,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         method, ...) as one-line JSON like every other answer."""
         if self.expired:
             code, message = 408, "the request did not arrive in time"
-        self._reply(code, bad_request(message or self.responses.get(code, ("error",))[0]))
+        self._reply(code, bad_request((message or self.responses.get(code, ("error",))[0])[:200]))
 
     def parse_request(self) -> bool:
         if not super().parse_request():
