@@ -163,8 +163,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1":
             self._reply(404, _error(4001, f"no resource {self.path}"))
             return
-        watch = self.server.service.watch
-        self._reply(200, {"ok": True, "schema": SCHEMA_VERSION, "reloads": watch.reloads,
+        svc = self.server.service
+        watch = svc.watch
+        self._reply(200, {"ok": True, "schema": SCHEMA_VERSION, "host_name": svc.provider.host_name,
+                          "reloads": watch.reloads,
                           "reload_failures": watch.failures, "reload_error": watch.last_error,
                           "calls": sorted(CALLS)})
 
