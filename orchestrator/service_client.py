@@ -65,6 +65,12 @@ class HttpClient:
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                if resp.status == 408 and attempt == 1:
+                    # a kept-alive connection reached the service's idle deadline as this
+                    # request arrived: nothing was called, so one fresh try
+                    conn.close()
+                    self._conn = None
+                    continue
                 break
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 conn.close()
