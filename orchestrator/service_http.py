@@ -81,9 +81,9 @@ class Handler(BaseHTTPRequestHandler):
     expired = False
 
     def setup(self):
-        # a socket timeout too: bounds a write to a client that never reads (the watchdog
-        # answers a late request first)
-        self.timeout = 2 * self.server.watchdog.timeout
+        # a socket timeout too, as a backstop: it bounds a write to a client that never
+        # reads; well after the deadline, so that the watchdog answers a late request first
+        self.timeout = self.server.watchdog.timeout + 30
         super().setup()
         self.server.watchdog.arm(self)
 

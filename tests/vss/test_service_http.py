@@ -287,3 +287,13 @@ def test_a_second_service_on_the_same_state_folder_is_refused_and_changes_nothin
     second = serve()                 # the lock went with the first service
     assert second.token != first.token
     _works(second)
+
+
+def test_the_client_carries_on_after_the_service_closed_its_idle_connection(serve):
+    svc = serve(header_timeout=0.3)
+    client = HttpClient.from_token_file(svc.urls[0], svc.token_path)
+    assert client.call("GetProviderCapabilities")["ok"]
+    _settle(svc)                      # the kept-alive connection was closed by the server
+    assert svc._servers[0].active == 0
+    assert client.call("GetProviderCapabilities")["ok"]
+    client.close()
