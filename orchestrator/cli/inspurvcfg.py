@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator import logs
 from orchestrator.config import (PARAMS, Config, Param, config_path, find_param, load_config,
                                  read_value)
 from orchestrator.configedit import set_value
@@ -373,6 +374,7 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
+        logs.check()                # VSSORCH_LOG_FILE / VSSORCH_LOG_LEVEL: 2500, exit 2
         VERBS[args.verb].run(args)
     except SystemExit as exc:       # --help
         return exc.code if isinstance(exc.code, int) else 0

@@ -65,3 +65,8 @@ def test_a_log_file_keeps_every_event(tmp_path):
                           env={"VSSORCH_LOG_FILE": str(log), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0 and done.stderr == ""
     assert '"code": 3007' in log.read_text()
+
+
+def test_inspurvcfg_checks_the_log_settings_too(run, config):
+    done = run("inspurvcfg", "--config", str(config), "showcfg", extra_env={"VSSORCH_LOG_LEVEL": "chatty"})
+    assert "VSSORCH_LOG_LEVEL='chatty'" in one_line_error(done, "inspurvcfg", 2500, 2)
