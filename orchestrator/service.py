@@ -140,7 +140,10 @@ class InstanceLock:
         try:
             _lock_fd(fd)
         except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            try:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            except OSError:         # Windows: the locked byte cannot be read by others
+                holder = "?"
             os.close(fd)
             raise VssError(4000, f"another vssorch serve (process {holder}) uses the state folder "
                                  f"{self.path.parent}; stop it first") from None
