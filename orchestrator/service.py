@@ -38,7 +38,7 @@ from orchestrator.cli.listing import BadInput
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
 from orchestrator.errors import VssError
-from orchestrator.service_http import Handler, TcpServer, UnixHandler, UnixServer
+from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandler, UnixServer
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
@@ -232,8 +232,10 @@ class Service:
         self._lock: InstanceLock | None = None
         try:
             if address is not None:
-                srv = self._bind(TcpServer, address, Handler, header_timeout, max_connections)
-                self.urls.append(f"http://{address[0]}:{srv.server_address[1]}")
+                ipv6 = ":" in address[0]
+                srv = self._bind(TcpServer6 if ipv6 else TcpServer, address, Handler, header_timeout, max_connections)
+                host = f"[{address[0]}]" if ipv6 else address[0]
+                self.urls.append(f"http://{host}:{srv.server_address[1]}")
             self._lock = InstanceLock(self.state_dir / LOCK_FILE).acquire()
             if self._unix is not None:
                 self._bind_unix(header_timeout, max_connections)

@@ -259,6 +259,10 @@ class TcpServer(_Limited, ThreadingHTTPServer):
     pass
 
 
+class TcpServer6(TcpServer):
+    address_family = socket.AF_INET6
+
+
 class UnixServer(_Limited, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def get_request(self):
         conn, _ = super().get_request()

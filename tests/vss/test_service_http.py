@@ -297,3 +297,13 @@ def test_the_client_carries_on_after_the_service_closed_its_idle_connection(serv
     assert svc._servers[0].active == 0
     assert client.call("GetProviderCapabilities")["ok"]
     client.close()
+
+
+def test_ipv6_loopback(serve):
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    svc = serve(listen="[::1]:0")
+    assert svc.urls[0].startswith("http://[::1]:")
+    _works(svc)
