@@ -301,7 +301,8 @@ def test_the_client_carries_on_after_the_service_closed_its_idle_connection(serv
 
 def test_ipv6_loopback(serve):
     try:
-        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
     except OSError:
         pytest.skip("no IPv6 loopback here")
     svc = serve(listen="[::1]:0")
