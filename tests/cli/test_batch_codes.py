@@ -6,9 +6,26 @@ from __future__ import annotations
 import json
 import socket
 
+import subprocess
+
+import pytest
+
+from orchestrator.cli.main import main
 from tests.cli.conftest import READS, SRC1, needs_cim, one_line_error, write_config
 
 pytestmark = needs_cim
+
+
+@pytest.fixture
+def run(capsys):
+    """`vssorch` in this process (the same parser and guards, no start-up each time);
+    returns what a child process would."""
+    def call(name: str, *args: str):
+        assert name == "vssorch"
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+    return call
 
 JOB = "jobs:\n  - create: {volumes: [vss_src_vol], verify: true}\n"
 

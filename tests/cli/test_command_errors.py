@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from orchestrator.cli.main import main
 from tests.cli.conftest import ROOT, one_line_error, write_config
 
 
@@ -18,13 +19,25 @@ def config(tmp_path):
                         username="superuser", password="passw0rd", usingSSL="false")
 
 
-def test_cleanup_with_a_bad_configuration(run, tmp_path):
-    one_line_error(run("vssorch", "cleanup", "--config", str(tmp_path / "missing.yaml")), "vssorch", 1004, 2)
+def _main(capsys, *args) -> tuple[int, str]:
+    """The command in this process (the same parser and guards, no start-up each time)."""
+    code = main(list(args))
+    return code, capsys.readouterr().err
+
+
+def _one_line(code: int, err: str, manual_code: int) -> str:
+    assert code == 2 and err.count("\n") == 1 and err.startswith(f"vssorch: error {manual_code}:"), err
+    return err
+
+
+def test_cleanup_with_a_bad_configuration(capsys, tmp_path):
+    _one_line(*_main(capsys, "cleanup", "--config", str(tmp_path / "missing.yaml")), 1004)
     (tmp_path / "bad.yaml").write_text("cimomPort: lots\n")
-    err = one_line_error(run("vssorch", "cleanup", "--config", str(tmp_path / "bad.yaml")), "vssorch", 1004, 2)
-    assert "bad.yaml:1" in err
-    done = run("vssorch", "cleanup", "--no-such-option")
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "bad.yaml:1" in _one_line(*_main(capsys, "cleanup", "--config", str(tmp_path / "bad.yaml")), 1004)
+    with pytest.raises(SystemExit) as caught:
+        main(["cleanup", "--no-such-option"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1 and "--no-such-option" in err
 
 
 @pytest.mark.parametrize("env, words", [
@@ -39,9 +52,8 @@ def test_unusable_log_settings(run, config, env, words):
 
 
 @pytest.mark.parametrize("listen", ["abc", "127.0.0.1:70000", "192.0.2.1:5990"])
-def test_bad_listen_values(run, config, listen, tmp_path):
-    done = run("vssorch", "serve", "--config", str(config), "--listen", listen)
-    assert "--listen" in one_line_error(done, "vssorch", 4000, 2)
+def test_bad_listen_values(capsys, config, listen, tmp_path):
+    assert "--listen" in _one_line(*_main(capsys, "serve", "--config", str(config), "--listen", listen), 4000)
     assert not (tmp_path / "state").exists()
 
 
