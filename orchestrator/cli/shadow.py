@@ -1,7 +1,8 @@
 """`vssorch shadow ...`: a requestor like diskshadow (manual chapter 4) that walks VSS's
 order of provider calls, through the service or in this process.
 
-    vssorch shadow [--service URL [--token-file F] | --in-process] [--config FILE] [--host-name H] COMMAND
+    vssorch shadow [--service URL [--token-file F] | --in-process] [--config FILE] [--host-name H]
+                   [--json] COMMAND [--json]
       providers                          list providers (GetProviderCapabilities)
       create UID... [--transportable] [--persistent|--auto-release] [--differential]
              [--metadata FILE] [--exec CMD]
@@ -14,8 +15,12 @@ order of provider calls, through the service or in this process.
 
 The flush-and-hold window is VSS's: writes are held from just before CommitSnapshots
 until it returns. The writers-frozen window runs from before PreCommitSnapshots until
-PostCommitSnapshots returns. An auto-release set is deleted when the command ends (the
-requestor lets go of it), after `--exec CMD` has run while it exists.
+PostCommitSnapshots returns. `--exec CMD` runs after every create, while the shadow
+copies exist, and its exit status is the command's; an auto-release set is deleted after
+it (the requestor lets go of it).
+
+IDs are one scheme with `vssorch list`: a shadow copy is named by its shadow id or its VSS
+snapshot id, a set by its set id, each with or without braces, in any case.
 """
 from __future__ import annotations
 
