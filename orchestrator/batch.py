@@ -44,7 +44,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from orchestrator.cli.listing import BadInput, all_volumes, resolve
 from orchestrator.config import Config
-from orchestrator.errors import VssError
+from orchestrator.errors import VssError, as_vss_error
 from orchestrator.records import SetOptions
 
 log = structlog.get_logger("vssorch.batch")
@@ -58,10 +58,23 @@ MAX_JOBS = 200
 MAX_VOLUMES = 64
 
 
+# What is wrong with a batch file, as the manual's code that comes closest (README,
+# "Batch files"); the line itself says exactly what.
+UNREADABLE = 2505    # the file cannot be opened: missing, a folder, unreadable, not UTF-8
+SYNTAX = 2502        # cannot be read from the file: not YAML, not the shape of a batch file
+UNKNOWN_KEY = 1003   # "method not found": a key (action or option) batch files do not have
+MISSING = 1002       # "some required parameters are missing": a required key is absent
+VALUE = 1006         # a value of the wrong type or out of range, or values that do not go together
+REFERENCE = 711      # "no matching synchronization found": a job name no earlier create job has
+NO_HOST = 205        # the array has no host of that name (import_to / expose_to)
+NO_VOLUME = 201      # the array has no such volume
+OFFLINE = 512        # a source volume is offline
+
+
 class BatchError(BadInput):
     """The batch file cannot run as written (exit 2); the detail names file:line."""
 
-    def __init__(self, where: str, problem: str, code: int = 1002):
+    def __init__(self, where: str, problem: str, code: int):
         super().__init__(code, f"{where}: {problem}")
 
 
@@ -122,26 +135,26 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def fail(self, node: Node, problem: str) -> BatchError:
-        return BatchError(f"{self.source}:{node.start_mark.line + 1}", problem)
+    def fail(self, node: Node, problem: str, code: int) -> BatchError:
+        return BatchError(f"{self.source}:{node.start_mark.line + 1}", problem, code)
 
     def mapping(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
         if not isinstance(node, MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of key: value")
+            raise self.fail(node, f"{what} must be a mapping of key: value", SYNTAX)
         out: dict[str, tuple[Node, Node]] = {}
         for key, value in node.value:
             name = key.value if isinstance(key, ScalarNode) else None
             if name not in allowed:
                 shown = name if name is not None else "<complex key>"
-                raise self.fail(key, f"{what}: unknown key {shown!r} (allowed: {', '.join(allowed)})")
+                raise self.fail(key, f"{what}: unknown key {shown!r} (allowed: {', '.join(allowed)})", UNKNOWN_KEY)
             if name in out:
-                raise self.fail(key, f"{what}: {name} given twice")
+                raise self.fail(key, f"{what}: {name} given twice", SYNTAX)
             out[name] = (key, value)
         return out
 
     def scalar(self, node: Node, what: str) -> str:
         if not isinstance(node, ScalarNode) or node.tag == _NULL:
-            raise self.fail(node, f"{what} must be a single value")
+            raise self.fail(node, f"{what} must be a single value", VALUE)
         return node.value
 
     def flag(self, node: Node, what: str) -> bool:
@@ -150,32 +163,32 @@ class _Reader:
             return True
         if word in ("false", "no"):
             return False
-        raise self.fail(node, f"{what} must be true or false")
+        raise self.fail(node, f"{what} must be true or false", VALUE)
 
     def integer(self, node: Node, what: str, lo: int, hi: int) -> int:
         text = self.scalar(node, what).strip()
         if not re.fullmatch(r"[0-9]{1,10}", text) or not lo <= int(text) <= hi:
-            raise self.fail(node, f"{what} must be an integer {lo}..{hi}")
+            raise self.fail(node, f"{what} must be an integer {lo}..{hi}", VALUE)
         return int(text)
 
     def name(self, node: Node, what: str, pattern: re.Pattern) -> str:
         text = self.scalar(node, what).strip()
         if not pattern.match(text):
-            raise self.fail(node, f"{what}: {text[:40]!r} is not a valid name")
+            raise self.fail(node, f"{what}: {text[:40]!r} is not a valid name", VALUE)
         return text
 
     def volumes(self, node: Node, what: str, lines: dict[str, int]) -> list[str]:
         if not isinstance(node, SequenceNode) or not node.value:
-            raise self.fail(node, f"{what} must be a list of 1..{MAX_VOLUMES} volume UIDs or names")
+            raise self.fail(node, f"{what} must be a list of 1..{MAX_VOLUMES} volume UIDs or names", VALUE)
         if len(node.value) > MAX_VOLUMES:
-            raise self.fail(node, f"{what}: at most {MAX_VOLUMES} volumes")
+            raise self.fail(node, f"{what}: at most {MAX_VOLUMES} volumes", VALUE)
         out = []
         for item in node.value:
             text = self.scalar(item, f"{what} entry").strip()
             if not text or any(c < " " for c in text) or len(text) > 80:
-                raise self.fail(item, f"{what}: {text[:40]!r} is not a volume UID or name")
+                raise self.fail(item, f"{what}: {text[:40]!r} is not a volume UID or name", VALUE)
             if text in out:
-                raise self.fail(item, f"{what}: {text} given twice")
+                raise self.fail(item, f"{what}: {text} given twice", VALUE)
             out.append(text)
             lines.setdefault(text, item.start_mark.line + 1)
         return out
@@ -189,25 +202,25 @@ def parse(text: str, source: str) -> Batch:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise BatchError(f"{source}:{mark.line + 1}" if mark else source, problem) from None
+        raise BatchError(f"{source}:{mark.line + 1}" if mark else source, problem, SYNTAX) from None
     except RecursionError:
-        raise BatchError(source, "nested too deeply") from None
+        raise BatchError(source, "nested too deeply", SYNTAX) from None
     if root is None:
-        raise BatchError(source, "the file is empty; it needs a list of jobs")
+        raise BatchError(source, "the file is empty; it needs a list of jobs", SYNTAX)
     top = r.mapping(root, "the file", ("jobs",))
     if "jobs" not in top:
-        raise r.fail(root, "the file needs a 'jobs' list")
+        raise r.fail(root, "the file needs a 'jobs' list", MISSING)
     key, seq = top["jobs"]
     if not isinstance(seq, SequenceNode) or not seq.value:
-        raise r.fail(seq if seq.tag != _NULL else key, f"jobs must be a list of 1..{MAX_JOBS} jobs")
+        raise r.fail(seq if seq.tag != _NULL else key, f"jobs must be a list of 1..{MAX_JOBS} jobs", SYNTAX)
     if len(seq.value) > MAX_JOBS:
-        raise r.fail(seq, f"at most {MAX_JOBS} jobs")
+        raise r.fail(seq, f"at most {MAX_JOBS} jobs", VALUE)
     jobs: list[Job] = []
     creates: dict[str, Job] = {}
     for index, node in enumerate(seq.value, 1):
         job = _job(r, node, index, creates)
         if any(j.name == job.name for j in jobs):
-            raise r.fail(node, f"job name {job.name} is used twice")
+            raise r.fail(node, f"job name {job.name} is used twice", REFERENCE)
         jobs.append(job)
         if job.action == "create":
             creates[job.name] = job
@@ -219,7 +232,7 @@ def _job(r: _Reader, node: Node, index: int, creates: dict[str, Job]) -> Job:
     name = r.name(keys["name"][1], f"job {index} name", _NAME) if "name" in keys else f"job{index}"
     actions = [k for k in keys if k in ACTIONS]
     if len(actions) != 1:
-        raise r.fail(node, f"job {name} needs exactly one of {', '.join(ACTIONS)}")
+        raise r.fail(node, f"job {name} needs exactly one of {', '.join(ACTIONS)}", SYNTAX if actions else MISSING)
     action = actions[0]
     what = f"job {name} {action}"
     body = keys[action][1]
@@ -228,32 +241,32 @@ def _job(r: _Reader, node: Node, index: int, creates: dict[str, Job]) -> Job:
         allowed = ("job", "verify") if action == "restore" else ("job",)
         fields = r.mapping(body, what, allowed)
         if "job" not in fields:
-            raise r.fail(body, f"{what} needs 'job': the name of an earlier create job")
+            raise r.fail(body, f"{what} needs 'job': the name of an earlier create job", MISSING)
         target = r.name(fields["job"][1], f"{what} job", _NAME)
         if target not in creates:
-            raise r.fail(fields["job"][1], f"{what}: no earlier create job named {target}")
+            raise r.fail(fields["job"][1], f"{what}: no earlier create job named {target}", REFERENCE)
         if action == "delete":
             job.spec = Delete(target)
             return job
         verify = r.flag(fields["verify"][1], f"{what} verify") if "verify" in fields else False
         if verify and not creates[target].spec.verify:
             raise r.fail(fields["verify"][1], f"{what}: verify needs verify: true on job {target}, "
-                         "which records the bytes at commit")
+                         "which records the bytes at commit", REFERENCE)
         job.spec = Restore(target, verify)
         return job
     if action == "write":
         fields = r.mapping(body, what, ("volumes", "text"))
         for needed in ("volumes", "text"):
             if needed not in fields:
-                raise r.fail(body, f"{what} needs '{needed}'")
+                raise r.fail(body, f"{what} needs '{needed}'", MISSING)
         text = r.scalar(fields["text"][1], f"{what} text")
         if not text or len(text.encode()) > 4096:
-            raise r.fail(fields["text"][1], f"{what} text must be 1..4096 bytes")
+            raise r.fail(fields["text"][1], f"{what} text must be 1..4096 bytes", VALUE)
         job.spec = Write(r.volumes(fields["volumes"][1], f"{what} volumes", job.lines), text)
         return job
     fields = r.mapping(body, what, tuple(Create.__dataclass_fields__))
     if "volumes" not in fields:
-        raise r.fail(body, f"{what} needs 'volumes'")
+        raise r.fail(body, f"{what} needs 'volumes'", MISSING)
     spec = Create(r.volumes(fields["volumes"][1], f"{what} volumes", job.lines))
     for key, (_, value) in fields.items():
         label = f"{what} {key}"
@@ -269,10 +282,10 @@ def _job(r: _Reader, node: Node, index: int, creates: dict[str, Job]) -> Job:
         elif key == "verify_bytes":
             spec.verify_bytes = r.integer(value, label, SECTOR, 64 << 20)
             if spec.verify_bytes % SECTOR:
-                raise r.fail(value, f"{label} must be a multiple of {SECTOR}")
+                raise r.fail(value, f"{label} must be a multiple of {SECTOR}", VALUE)
     if spec.import_to and not spec.transportable:
         raise r.fail(fields["import_to"][1], f"{what}: import_to needs transportable: true "
-                     "(other shadow copies are shown on this host)")
+                     "(other shadow copies are shown on this host)", VALUE)
     job.spec = spec
     return job
 
@@ -281,13 +294,13 @@ def load(path: Path) -> Batch:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise BatchError(str(path), "no such file") from None
+        raise BatchError(str(path), "no such file", UNREADABLE) from None
     except IsADirectoryError:
-        raise BatchError(str(path), "is a folder, not a batch file") from None
+        raise BatchError(str(path), "is a folder, not a batch file", UNREADABLE) from None
     except OSError as exc:
-        raise BatchError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        raise BatchError(str(path), f"cannot read: {exc.strerror or exc}", UNREADABLE) from None
     except UnicodeDecodeError:
-        raise BatchError(str(path), "not UTF-8 text") from None
+        raise BatchError(str(path), "not UTF-8 text", UNREADABLE) from None
     return parse(text, str(path))
 
 
@@ -371,9 +384,11 @@ class Runner:
         for job in self.batch.jobs:
             for ident in getattr(job.spec, "volumes", []):
                 v = resolve(volumes, ident)
+                where = f"{self.batch.source}:{job.lines[ident]}"
                 if v is None:
-                    raise BatchError(f"{self.batch.source}:{job.lines[ident]}",
-                                     f"job {job.name}: the array has no volume {ident!r}", 201)
+                    raise BatchError(where, f"job {job.name}: the array has no volume {ident!r}", NO_VOLUME)
+                if not v.online:
+                    raise BatchError(where, f"job {job.name}: volume {ident} is offline", OFFLINE)
                 self.volumes[ident] = v
             spec = job.spec
             for host in {getattr(spec, "import_to", None), getattr(spec, "expose_to", None)} - {None}:
@@ -381,12 +396,12 @@ class Runner:
                     found = array.host_named(host)
                     if found is None:
                         raise BatchError(f"{self.batch.source}:{job.lines['host:' + host]}",
-                                         f"job {job.name}: the array has no host {host!r}")
+                                         f"job {job.name}: the array has no host {host!r}", NO_HOST)
                     self.hosts[host] = found
             uids = [self.volumes[i].uid for i in getattr(spec, "volumes", [])]
             if job.action == "create" and len(uids) != len(set(uids)):
                 raise BatchError(f"{self.batch.source}:{job.line}",
-                                 f"job {job.name}: a volume is named twice")
+                                 f"job {job.name}: a volume is named twice", VALUE)
 
     def run(self) -> list[Outcome]:
         outcomes = [Outcome(j.name, j.action) for j in self.batch.jobs]
@@ -397,7 +412,7 @@ class Runner:
                 getattr(self, f"_{job.action}")(job, out)
                 out.result = "ok"
             except Exception as exc:        # noqa: BLE001 - reported, then undone
-                error = exc if isinstance(exc, VssError) else VssError(4001, f"{type(exc).__name__}: {exc}")
+                error = as_vss_error(exc)
                 out.result, out.code, out.error = "failed", error.code, str(error)
                 log.warning("batch job failed", job=job.name, code=error.code, error=error.detail)
                 self._undo(job, out)

@@ -20,7 +20,8 @@ import structlog
 
 from adapters.host.base import normalize_naa
 from orchestrator.config import Config
-from orchestrator.errors import MESSAGES, VssError
+from orchestrator.errors import VssError
+from orchestrator.errors import as_vss_error as _as_vss_error
 from orchestrator.recovery import RecoveryStore
 from orchestrator.records import SetOptions, Shadow, ShadowSet
 from states.context import Consumer, Context, Settings
@@ -422,12 +423,3 @@ def _uid(text: str) -> str:
     if not uid or len(uid) != 32:
         raise VssError(201, f"{text!r} is not a 32-digit volume UID")
     return uid
-
-
-def _as_vss_error(exc: BaseException) -> VssError:
-    if isinstance(exc, VssError):
-        return exc
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and code in MESSAGES:
-        return VssError(code, getattr(exc, "detail", None) or str(exc))
-    return VssError(4001, f"{type(exc).__name__}: {exc}")

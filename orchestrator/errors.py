@@ -117,3 +117,14 @@ class ConfigError(VssError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(1004, detail)
+
+
+def as_vss_error(exc: BaseException) -> VssError:
+    """Any failure as the manual's error: an adapter's exception that carries a manual
+    code keeps it (5 wrong password, 3002 cannot connect, ...); anything else is 4001."""
+    if isinstance(exc, VssError):
+        return exc
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code in MESSAGES:
+        return VssError(code, getattr(exc, "detail", None) or str(exc))
+    return VssError(4001, f"{type(exc).__name__}: {exc}")

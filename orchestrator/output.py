@@ -87,7 +87,7 @@ def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:
     user must correct (configuration, batch file, names the array does not have), 1 for
     an operation that failed, never a traceback."""
     from orchestrator.cli.listing import BadInput
-    from orchestrator.errors import ConfigError, VssError
+    from orchestrator.errors import ConfigError, VssError, as_vss_error
 
     def call(args: Any) -> int:
         try:
@@ -101,7 +101,7 @@ def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
-        except Exception as exc:    # noqa: BLE001 - a bug: still one line
-            print(f"vssorch: {VssError(4001, f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        except Exception as exc:    # noqa: BLE001 - an adapter's error or a bug: still one line
+            print(f"vssorch: {as_vss_error(exc)}", file=sys.stderr)
             return 1
     return call

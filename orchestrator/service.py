@@ -2,44 +2,52 @@
 
 The native COM shim that VSS loads forwards each callback here (on Windows through a
 named pipe or loopback TCP; here loopback TCP and/or a Unix socket). Schema and reply
-envelope: docs/SERVICE.md and orchestrator/service_schema.py.
+envelope: docs/SERVICE.md and orchestrator/service_schema.py; the HTTP layer (answers
+to malformed requests, timeouts, connection limit): orchestrator/service_http.py.
 
 - Only loopback: the service is the provider of this machine, nobody else's.
+- One service per state folder: an OS lock on <stateDir>/service.lock is taken after
+  the address, port, socket path and host name are checked and before anything is
+  written, so a second or refused start changes nothing (token, files, array).
 - A random token, written 0600 to <stateDir>/service.token at every start, must come in
   `Authorization: Bearer <token>`; it is compared in constant time and never logged.
 - One request at a time per snapshot set (the provider's per-set locks), sets in
-  parallel (a thread per connection).
+  parallel (a thread per connection, at most `max_connections`).
 - The configuration file is checked before every call (stat, then a hash when the stat
-  changed); a good new file replaces the engine, a broken one is logged once and the old
-  configuration stays. The manual's provider needs a service restart for that.
+  changed); a good new file replaces the engine, a broken one is logged once, counted
+  in `GET /v1`, and the old configuration stays. The manual's provider needs a service
+  restart for that.
 - At start the engine's cleanup finishes or rolls back what a crash left (OnLoad).
 """
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
-import json
 import os
+import re
 import secrets
-import socketserver
+import socket
+import stat
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
 import structlog
 
+from orchestrator.cli.listing import BadInput
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
 from orchestrator.errors import VssError
-from orchestrator.service_schema import CALLS, SCHEMA_VERSION, bad_request, dispatch
+from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandler, UnixServer
+from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
 log = structlog.get_logger("vssorch.service")
 
-MAX_BODY = 1 << 20
 TOKEN_FILE = "service.token"
+LOCK_FILE = "service.lock"
+# an array host name as the array accepts it (no spaces, no control characters)
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 
 
 def default_engine(host_name: str | None) -> Callable[[Config], Orchestrator]:
@@ -72,6 +80,8 @@ class ConfigWatch:
         self._digest = self._hash()
         self._bad: str | None = None
         self.reloads = 0
+        self.failures = 0                  # changed files that could not be used
+        self.last_error: str | None = None
 
     def _stat_now(self):
         try:
@@ -88,9 +98,9 @@ class ConfigWatch:
 
     def current(self) -> Orchestrator:
         with self._lock:
-            stat = self._stat_now()
-            if stat != self._stat:
-                self._stat = stat
+            seen = self._stat_now()
+            if seen != self._stat:
+                self._stat = seen
                 digest = self._hash()
                 if digest not in (self._digest, self._bad):
                     self._reload(digest)
@@ -100,110 +110,178 @@ class ConfigWatch:
         try:
             config = load_config(self.path)
             engine = self.make(config)
-        except VssError as exc:
-            self._bad = digest
+        except Exception as exc:    # noqa: BLE001 - whatever the cause, the old one serves on
+            why = exc if isinstance(exc, VssError) else VssError(1007, f"{type(exc).__name__}: {exc}")
+            self._bad, self.last_error = digest, str(why)
+            self.failures += 1
             log.error("configuration change ignored, keeping the previous one", file=str(self.path),
-                      code=exc.code, error=exc.detail)
+                      code=why.code, error=why.detail)
             return
         self.config, self.engine, self._digest, self._bad = config, engine, digest, None
+        self.last_error = None
         self.reloads += 1
         log.warning("configuration reloaded", file=str(self.path))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "vssorch-provider"
-    protocol_version = "HTTP/1.1"
-    # headers and body leave in two writes: without this, Nagle and the client's delayed
-    # ACK add ~40 ms to every call, a quarter of a CommitSnapshots
-    disable_nagle_algorithm = True
+class InstanceLock:
+    """An OS lock on a file in the state folder, held while the service runs: a second
+    service on the same folder is refused. The OS lets it go when the process dies."""
 
-    def log_message(self, format, *args):   # noqa: A002 - the base class's name
-        """Requests are logged by dispatch (without the token); no stderr chatter."""
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
 
-    def _reply(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _authorised(self) -> bool:
-        given = self.headers.get("Authorization", "")
-        scheme, _, token = given.partition(" ")
-        ok = scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.server.service.token.encode())
-        if not ok:
-            self._reply(401, {"ok": False, "code": 5, "error": "error 5: missing or wrong service token"})
-        return ok
-
-    def do_GET(self):
-        if not self._authorised():
-            return
-        if self.path.rstrip("/") == "/v1":
-            svc = self.server.service
-            self._reply(200, {"ok": True, "schema": SCHEMA_VERSION, "reloads": svc.watch.reloads,
-                              "calls": sorted(CALLS)})
-        else:
-            self._reply(404, {"ok": False, "code": 4001, "error": f"error 4001: no resource {self.path}"})
-
-    def do_POST(self):
-        length = self.headers.get("Content-Length")
-        if not self._authorised():
-            return
-        if not self.path.startswith("/v1/"):
-            self._reply(404, {"ok": False, "code": 4001, "error": f"error 4001: no resource {self.path}"})
-            return
-        if length is None or not length.isdigit() or int(length) > MAX_BODY:
-            self.close_connection = True
-            self._reply(400, bad_request(f"a Content-Length of at most {MAX_BODY} bytes is needed"))
-            return
-        raw = self.rfile.read(int(length))
+    def acquire(self) -> "InstanceLock":
         try:
-            body = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            self._reply(400, bad_request(f"the body is not JSON: {exc}"))
-            return
-        status, payload = self.server.service.call(self.path[len("/v1/"):], body)
-        self._reply(status, payload)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise VssError(4000, f"{self.path}: {exc.strerror or exc}") from None
+        try:
+            _lock_fd(fd)
+        except OSError:
+            try:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            except OSError:         # Windows: the locked byte cannot be read by others
+                holder = "?"
+            os.close(fd)
+            raise VssError(4000, f"another vssorch serve (process {holder}) uses the state folder "
+                                 f"{self.path.parent}; stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)          # closing the descriptor releases the lock
+            self._fd = None
 
 
-def _loopback(host: str) -> bool:
+def _lock_fd(fd: int) -> None:
+    """Lock without waiting; OSError when another process (or open file) holds it."""
+    if os.name == "nt":
+        import msvcrt
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (IPv6 in brackets) on loopback; BadInput for anything else."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]") if host.startswith("[") and host.endswith("]") else host
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535:
+        raise BadInput(4000, f"--listen {text!r}: give HOST:PORT with a port 0..65535 (0: any free port)")
+    host = {"": "127.0.0.1", "localhost": "127.0.0.1"}.get(host, host)
     try:
-        return ipaddress.ip_address(host).is_loopback
+        loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
+        loopback = False
+    if not loopback:
+        raise BadInput(4000, f"--listen {text!r}: {host} is not a loopback address; the service is local only")
+    return host, int(port)
+
+
+def _check_socket_path(path: Path) -> None:
+    """A path that exists must be a socket: a regular file given by mistake is never removed."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BadInput(4000, f"--unix {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISSOCK(mode):
+        raise BadInput(4000, f"--unix {path}: exists and is not a socket; give another path")
+
+
+def _stale_socket(path: Path) -> bool:
+    """A socket file nobody listens on (left by a service that died)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(str(path))
         return False
-
-
-class _TcpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _UnixHandler(_Handler):
-    disable_nagle_algorithm = False      # no TCP on a Unix socket
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self):
-        conn, _ = super().get_request()
-        return conn, ("unix", 0)       # the handler expects a (host, port) address
+    except OSError:
+        return True
+    finally:
+        probe.close()
 
 
 class Service:
     def __init__(self, config_path: Path, *, host_name: str | None = None, listen: str | None = "127.0.0.1:0",
                  unix_socket: Path | None = None, make_engine: Callable[[Config], Orchestrator] | None = None,
-                 cleanup: bool = True):
+                 cleanup: bool = True, header_timeout: float = 5.0, max_connections: int = 16):
+        # Everything is checked, and the TCP port bound, before anything is written: a
+        # refused or second start leaves the token, the state files and the array as they were.
         self.watch = ConfigWatch(config_path, make_engine or default_engine(host_name))
+        address = parse_listen(listen) if listen else None
+        self._unix = Path(unix_socket) if unix_socket else None
+        if self._unix is not None:
+            _check_socket_path(self._unix)
+        if host_name is not None and not _HOST_NAME.fullmatch(host_name):
+            raise BadInput(205, f"--host-name {host_name[:64]!r} is not an array host name")
+        if not header_timeout > 0 or max_connections < 1:
+            raise BadInput(4000, "the request timeout must be above 0 and at least one connection allowed")
+        self._check_host(host_name)
         self.state_dir = Path(self.watch.config.state_dir)
-        self.provider = VssProvider(self.watch.current, self.state_dir, host_name)
-        self.token_path = self.state_dir / TOKEN_FILE
-        self.token = write_token(self.token_path)
-        self._listen, self._unix = listen, unix_socket
-        self._servers: list[socketserver.BaseServer] = []
+        self._servers: list = []
         self._threads: list[threading.Thread] = []
         self.urls: list[str] = []
-        self.cleanup_report = self.provider.OnLoad()["cleanup"] if cleanup else []
+        self._lock: InstanceLock | None = None
+        try:
+            if address is not None:
+                ipv6 = ":" in address[0]
+                srv = self._bind(TcpServer6 if ipv6 else TcpServer, address, Handler, header_timeout, max_connections)
+                host = f"[{address[0]}]" if ipv6 else address[0]
+                self.urls.append(f"http://{host}:{srv.server_address[1]}")
+            self._lock = InstanceLock(self.state_dir / LOCK_FILE).acquire()
+            if self._unix is not None:
+                self._bind_unix(header_timeout, max_connections)
+            self.provider = VssProvider(self.watch.current, self.state_dir, host_name)
+            self.token_path = self.state_dir / TOKEN_FILE
+            self.token = write_token(self.token_path)
+            self.cleanup_report = self.provider.OnLoad()["cleanup"] if cleanup else []
+        except BaseException:
+            self._close()
+            raise
+
+    def _check_host(self, host_name: str | None) -> None:
+        """The named host must exist on the array; when the array cannot be asked now,
+        the service starts anyway (the calls will say what is wrong)."""
+        if host_name is None:
+            return
+        try:
+            found = self.watch.engine.array.host_named(host_name)
+        except Exception as exc:    # noqa: BLE001 - ArrayCallError or VssError: reported, not fatal
+            log.warning("host name not checked: the array did not answer", host_name=host_name,
+                        error=getattr(exc, "detail", None) or str(exc))
+            return
+        if found is None:
+            raise BadInput(205, f"--host-name {host_name}: the array has no host of that name")
+
+    def _bind(self, cls, address, handler, timeout: float, limit: int):
+        try:
+            srv = cls(address, handler)
+        except OSError as exc:
+            where = address if isinstance(address, str) else "{}:{}".format(*address)
+            raise VssError(4000, f"cannot listen on {where}: {exc.strerror or exc} "
+                                 "(is another vssorch serve running?)") from None
+        srv.setup_limits(self, timeout, limit)
+        self._servers.append(srv)
+        return srv
+
+    def _bind_unix(self, timeout: float, limit: int) -> None:
+        path = self._unix
+        if path.exists() or path.is_symlink():
+            _check_socket_path(path)     # again: it may have changed since the check
+            if not _stale_socket(path):
+                raise VssError(4000, f"--unix {path}: another service listens there")
+            path.unlink()
+        self._bind(UnixServer, str(path), UnixHandler, timeout, limit)
+        os.chmod(path, 0o600)
+        self.urls.append(f"unix:{path}")
 
     def call(self, name: str, body) -> tuple[int, dict]:
         status, reply = dispatch(self.provider, name, body)
@@ -212,25 +290,8 @@ class Service:
         return status, reply
 
     def start(self) -> "Service":
-        if self._listen:
-            host, _, port = self._listen.rpartition(":")
-            host = host.strip("[]") or "127.0.0.1"
-            if host == "localhost":
-                host = "127.0.0.1"
-            if not _loopback(host):
-                raise VssError(4000, f"{host} is not a loopback address; the service is local only")
-            srv = _TcpServer((host, int(port)), _Handler)
-            self.urls.append(f"http://{host}:{srv.server_address[1]}")
-            self._servers.append(srv)
-        if self._unix:
-            path = Path(self._unix)
-            path.unlink(missing_ok=True)
-            srv = _UnixServer(str(path), _UnixHandler)
-            os.chmod(path, 0o600)
-            self.urls.append(f"unix:{path}")
-            self._servers.append(srv)
         for srv in self._servers:
-            srv.service = self
+            srv.watchdog.start()
             t = threading.Thread(target=srv.serve_forever, name="vssorch-serve", daemon=True)
             t.start()
             self._threads.append(t)
@@ -238,10 +299,19 @@ class Service:
         return self
 
     def stop(self) -> None:
-        for srv in self._servers:
+        for srv in self._servers if self._threads else []:     # shutdown() waits for a running loop
             srv.shutdown()
-            srv.server_close()
-        if self._unix:
-            Path(self._unix).unlink(missing_ok=True)
         for t in self._threads:
             t.join(timeout=5)
+        self._close()
+
+    def _close(self) -> None:
+        for srv in self._servers:
+            srv.watchdog.stop()
+            srv.server_close()
+        if self._unix is not None and any(isinstance(s, UnixServer) for s in self._servers):
+            self._unix.unlink(missing_ok=True)
+        self._servers = []
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -25,6 +25,9 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
+NOT_RUNNING = "the provider service is not running (start `vssorch serve` or use --in-process)"
+
+
 class HttpClient:
     def __init__(self, url: str, token: str, timeout: float = 600.0):
         self.url, self._token, self.timeout = url, token, timeout
@@ -32,13 +35,14 @@ class HttpClient:
 
     @classmethod
     def from_token_file(cls, url: str, token_file: Path) -> "HttpClient":
+        # The service writes its token at every start: without one it has not started here.
         try:
             token = Path(token_file).read_text().strip()
-        except OSError as exc:
-            raise VssError(3002, f"{token_file}: cannot read the service token: {exc.strerror}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VssError(3002, f"{NOT_RUNNING}: {token_file}: {getattr(exc, 'strerror', None) or exc}") from None
         if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", token):
             # never echo it: the file may hold a secret of another kind
-            raise VssError(5, f"{token_file} does not hold a service token")
+            raise VssError(3002, f"{NOT_RUNNING}: {token_file} does not hold a service token")
         return cls(url, token)
 
     def __repr__(self) -> str:
@@ -61,6 +65,12 @@ class HttpClient:
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                if resp.status == 408 and attempt == 1:
+                    # a kept-alive connection reached the service's idle deadline as this
+                    # request arrived: nothing was called, so one fresh try
+                    conn.close()
+                    self._conn = None
+                    continue
                 break
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 conn.close()
@@ -68,15 +78,20 @@ class HttpClient:
                 # a kept-alive connection the service closed meanwhile: one fresh try
                 if attempt == 2 or not isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected,
                                                         BrokenPipeError)):
-                    raise VssError(3002, f"provider service at {self.url}: {exc}") from None
+                    raise self._unreachable(exc) from None
         try:
             return resp.status, json.loads(data)
         except ValueError:
             raise VssError(911, f"provider service at {self.url}: a reply that is not JSON") from None
 
+    def _unreachable(self, exc: Exception) -> VssError:
+        if isinstance(exc, (ConnectionRefusedError, FileNotFoundError)):   # nobody listens there
+            return VssError(3002, f"{NOT_RUNNING}: nothing listens at {self.url}")
+        return VssError(3002, f"the provider service at {self.url}: {getattr(exc, 'strerror', None) or exc}")
+
     def call(self, name: str, **args) -> dict:
         status, reply = self.request("POST", f"/v1/{name}", json.dumps(args).encode())
-        if status in (400, 401, 404, 500) and "error" in reply:
+        if status >= 400 and "error" in reply:
             reply.setdefault("ok", False)
         return reply
 

@@ -1,4 +1,5 @@
-"""`vssorch batch FILE.yaml [--report FILE.json]`: run a batch file (orchestrator/batch.py).
+"""`vssorch batch FILE.yaml [--report FILE.json] [--check] [--json]`: run a batch file
+(orchestrator/batch.py).
 
 Exit 0 when every job ran, 1 when one failed (it was undone and the rest skipped),
 2 when the file or the command line is wrong (nothing ran).
@@ -6,13 +7,14 @@ Exit 0 when every job ran, 1 when one failed (it was undone and the rest skipped
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from orchestrator import batch as batches
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import VssError
+from orchestrator.errors import VssError, as_vss_error
 from orchestrator.output import Progress, emit, guarded
 
 COLUMNS = (("name", "JOB"), ("action", "ACTION"), ("result", "RESULT"), ("requests", "REQUESTS"),
@@ -29,20 +31,53 @@ def register(sub) -> None:
     p.set_defaults(func=guarded(run))
 
 
+def check_report_path(path: Path) -> None:
+    """--report must be writable before anything runs: a report that cannot be written
+    after the jobs ran would lose what they did. Nothing is created here."""
+    def refuse(why: str):
+        raise batches.BatchError(f"--report {path}", why, 2506)
+    if path.is_dir():
+        refuse("is a folder, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        refuse(f"the folder {folder} does not exist")
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        refuse("cannot be written (permission denied)")
+
+
 def run(args) -> int:
+    try:
+        return _run(args)
+    except VssError as exc:
+        if args.json:      # scripts read stdout: the failure there too, the line on stderr as always
+            print(json.dumps({"file": args.file, "ok": False, "code": exc.code, "error": str(exc)}, indent=1))
+        raise
+
+
+def _run(args) -> int:
     batch = batches.load(Path(args.file))          # no array touched before this passes
     report_path = Path(args.report) if args.report else None
-    if report_path is not None and report_path.is_dir():
-        raise batches.BatchError(str(report_path), "--report names a folder, not a file")
+    if report_path is not None:
+        check_report_path(report_path)
     config = load_config(config_path(args.config))
     from orchestrator.engine import Orchestrator
     orch = Orchestrator.from_config(config)
     progress = Progress()
     runner = batches.Runner(batch, orch, say=(lambda t: None) if args.json else print,
                             progress=progress.update)
-    runner.check_names()
+    try:
+        runner.check_names()
+    except Exception as exc:        # noqa: BLE001 - the array's refusal (5, 3002, ...) with its code
+        raise as_vss_error(exc) from None
     if args.check:
-        print(f"{batch.source}: {len(batch.jobs)} jobs, all names found on the array")
+        if args.json:
+            print(json.dumps({"file": batch.source, "ok": True, "checked": "file and names on the array",
+                              "jobs": [{"name": j.name, "action": j.action, "line": j.line,
+                                        "volumes": {i: runner.volumes[i].uid for i in getattr(j.spec, "volumes", [])}}
+                                       for j in batch.jobs]}, indent=1))
+        else:
+            print(f"{batch.source}: {len(batch.jobs)} jobs, all names found on the array")
         return 0
     started = time.time()
     try:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator import passwords
+from orchestrator import logs, passwords
 from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
                                       resolve_all, select, volume_rows)
 from orchestrator.cli.secret_input import typed_secret
@@ -414,6 +414,7 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
+        logs.check()                # VSSORCH_LOG_FILE / VSSORCH_LOG_LEVEL: 2500, exit 2
         VERBS[args.verb].run(args)
     except SystemExit as exc:       # --help
         return exc.code if isinstance(exc.code, int) else 0

@@ -11,7 +11,7 @@ from adapters.cim.model import Volume
 from adapters.host.base import normalize_naa
 from orchestrator.config import Config, config_path, load_config
 from orchestrator.errors import VssError
-from orchestrator.output import Column, emit, guarded, human_size
+from orchestrator.output import Column, emit, guarded, human_size, warn
 from states.ports import ArrayPort
 
 LISTS = ("all", "free", "reserved", "assigned", "unassigned", "inlc")
@@ -152,5 +152,23 @@ def register(sub) -> None:
 
 def run_list(args) -> int:
     config = load_config(config_path(args.config))
-    emit(shadow_rows(config), SHADOW_COLUMNS, args.json, empty="no shadow copies")
+    rows = shadow_rows(config)
+    _host_names(config, rows)
+    emit(rows, SHADOW_COLUMNS, args.json, empty="no shadow copies")
     return 0
+
+
+def _host_names(config: Config, rows: list[dict]) -> None:
+    """SHOWN TO by the array's host names (the records keep ids: names may change);
+    one request, and only when a copy is shown somewhere. Ids stay if the array cannot
+    be asked."""
+    if not any(r["shown_to"] for r in rows):
+        return
+    try:
+        from orchestrator.engine import connect_array
+        names = {h.id: h.name for h in connect_array(config).hosts()}
+    except Exception as exc:    # noqa: BLE001 - the list is still worth showing
+        warn("vssorch", f"host ids shown, not names: the array did not answer ({getattr(exc, 'detail', exc)})")
+        return
+    for r in rows:
+        r["shown_to_ids"], r["shown_to"] = r["shown_to"], sorted(names.get(h, h) for h in r["shown_to"])

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator import logs
+from orchestrator.output import guarded
+
 from . import batch, lifecycle, listing, serve, shadow, sim
 
 COMMANDS = [sim, lifecycle, batch, listing, serve, shadow]
@@ -33,8 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+
+    def run(args) -> int:
+        logs.check()
+        return args.func(args)
     try:
-        return int(args.func(args) or 0)
+        # guarded here too: a command module that does not guard its own run (cleanup,
+        # states) still fails in one line
+        return int(guarded(run)(args) or 0)
     except KeyboardInterrupt:
         print("vssorch: interrupted", file=sys.stderr)
         return 1

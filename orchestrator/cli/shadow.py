@@ -1,7 +1,8 @@
 """`vssorch shadow ...`: a requestor like diskshadow (manual chapter 4) that walks VSS's
 order of provider calls, through the service or in this process.
 
-    vssorch shadow [--service URL [--token-file F] | --in-process] [--config FILE] [--host-name H] COMMAND
+    vssorch shadow [--service URL [--token-file F] | --in-process] [--config FILE] [--host-name H]
+                   [--json] COMMAND [--json]
       providers                          list providers (GetProviderCapabilities)
       create UID... [--transportable] [--persistent|--auto-release] [--differential]
              [--metadata FILE] [--exec CMD]
@@ -14,13 +15,19 @@ order of provider calls, through the service or in this process.
 
 The flush-and-hold window is VSS's: writes are held from just before CommitSnapshots
 until it returns. The writers-frozen window runs from before PreCommitSnapshots until
-PostCommitSnapshots returns. An auto-release set is deleted when the command ends (the
-requestor lets go of it), after `--exec CMD` has run while it exists.
+PostCommitSnapshots returns. `--exec CMD` runs after every create, while the shadow
+copies exist, and its exit status is the command's; an auto-release set is deleted after
+it (the requestor lets go of it).
+
+IDs are one scheme with `vssorch list`: a shadow copy is named by its shadow id or its VSS
+snapshot id, a set by its set id, each with or without braces, in any case.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +40,14 @@ from orchestrator.vss import LunChange
 from orchestrator.vss_types import Attr, LunInfo, clean_uid
 
 DEFAULT_URL = "http://127.0.0.1:5990"
+
+
+def same_id(a: str, b: str) -> bool:
+    """GUIDs as VSS writes them ({...}) and as they are typed (bare, any case) are one id."""
+    def bare(text: str) -> str:
+        text = text.strip()
+        return (text[1:-1] if text.startswith("{") and text.endswith("}") else text).lower()
+    return bare(a) == bare(b)
 
 
 class CallFailed(VssError):
@@ -99,7 +114,10 @@ class Requestor:
             for t in targets:
                 self.call("FillInLunInfo", device_name=t["serial"], lun=t)
         done = time.perf_counter()
-        return {"set_id": set_id, "snapshot_ids": snapshot_ids, "sources": uids, "targets": targets,
+        # the ids `vssorch list` shows (one id scheme: either is accepted everywhere)
+        shadow_of = {sh["snapshot_id"]: sh["shadow_id"] for s in self.sets(set_id) for sh in s["shadows"]}
+        return {"set_id": set_id, "shadow_ids": [shadow_of.get(i) for i in snapshot_ids],
+                "snapshot_ids": snapshot_ids, "sources": uids, "targets": targets,
                 "context": context, "hold_ms": 1000 * (released - hold),
                 "frozen_ms": 1000 * (thawed - frozen), "create_ms": 1000 * (done - t0),
                 "array_requests": dict(self.requests)}
@@ -108,12 +126,20 @@ class Requestor:
         return self.call("ListSnapshots", **({"set_id": set_id} if set_id else {}))["sets"]
 
     def find(self, ident: str) -> tuple[dict, dict]:
-        """A shadow copy by its VSS snapshot id or the provider's shadow id."""
+        """A shadow copy by its shadow id (as `vssorch list` shows it) or its VSS snapshot
+        id, with or without braces, in any case."""
         for s in self.sets():
             for sh in s["shadows"]:
-                if ident in (sh["shadow_id"], sh["snapshot_id"]):
+                if any(same_id(ident, i) for i in (sh["shadow_id"], sh["snapshot_id"]) if i):
                     return s, sh
         raise BadInput(711, f"no shadow copy {ident}")
+
+    def set_named(self, ident: str) -> str:
+        """The set id as the provider keeps it, from any spelling of it."""
+        for s in self.sets():
+            if same_id(ident, s["set_id"]):
+                return s["set_id"]
+        raise BadInput(711, f"no shadow copy set {ident}")
 
     def expose(self, ident: str) -> list[str]:
         _, sh = self.find(ident)
@@ -135,7 +161,8 @@ class Requestor:
         if ident:
             shadows = [self.find(ident)[1]]
         else:
-            shadows = [sh for s in self.sets(set_id if not everything else None) for sh in s["shadows"]]
+            wanted = None if everything else self.set_named(set_id)
+            shadows = [sh for s in self.sets(wanted) for sh in s["shadows"]]
         deleted: list[str] = []
         for sh in shadows:
             if sh["shadow_id"] not in deleted:
@@ -157,12 +184,19 @@ def register(sub) -> None:
     p.add_argument("--token-file", metavar="FILE", help="the service token (default <stateDir>/service.token)")
     p.add_argument("--in-process", action="store_true", help="run the provider in this process, no service")
     p.add_argument("--config", metavar="FILE", help="configuration file")
-    p.add_argument("--host-name", metavar="NAME", help="with --in-process: the array host that is this machine")
-    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--host-name", metavar="NAME", help="the array host that is this machine (in process); with "
+                   "the service, only the name it was started with (vssorch serve --host-name)")
+    p.add_argument("--json", action="store_true", help="print results as JSON (also after the command)")
     s = p.add_subparsers(dest="shadow_command", metavar="COMMAND")
     s.required = True
-    s.add_parser("providers", help="list providers")
-    c = s.add_parser("create", help="add volume(s) and create a shadow-copy set")
+
+    def command(name: str, text: str):
+        c = s.add_parser(name, help=text, description=text)
+        # --json after the command too; SUPPRESS keeps the one given before it
+        c.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print results as JSON")
+        return c
+    command("providers", "list providers (GetProviderCapabilities)")
+    c = command("create", "add volume(s) and create a shadow-copy set; prints the flush-and-hold window")
     c.add_argument("volumes", nargs="+", metavar="UID", help="source volume UID (page 0x83 NAA id)")
     c.add_argument("--transportable", action="store_true")
     g = c.add_mutually_exclusive_group()
@@ -170,13 +204,17 @@ def register(sub) -> None:
     g.add_argument("--auto-release", dest="persistent", action="store_false")
     c.add_argument("--differential", action="store_true", help="copy-on-write (copy rate 0)")
     c.add_argument("--metadata", metavar="FILE", help="write the set's target LUNs there (for import)")
-    c.add_argument("--exec", dest="exec_cmd", metavar="CMD", help="run CMD while the shadow copies exist")
-    ls = s.add_parser("list", help="list shadow copies")
-    ls.add_argument("set_id", nargs="?", metavar="SET")
-    for name in ("expose", "unexpose", "resync"):
-        s.add_parser(name).add_argument("ident", metavar="ID", help="shadow copy id")
-    s.add_parser("import").add_argument("metadata", metavar="FILE", help="written by create --metadata")
-    d = s.add_parser("delete", help="delete shadow copies")
+    c.add_argument("--exec", dest="exec_cmd", metavar="CMD",
+                   help="run CMD once the shadow copies exist (before an auto-release set is deleted); "
+                        "its exit status is the command's")
+    command("list", "list shadow copies").add_argument("set_id", nargs="?", metavar="SET")
+    for name, text in (("expose", "show a shadow copy's target on this host (LocateLuns)"),
+                       ("unexpose", "take it away from this host (OnLunStateChange DO_MASK_LUNS)"),
+                       ("resync", "copy a shadow copy back over its source (ResyncLuns)")):
+        command(name, text).add_argument("ident", metavar="ID", help="shadow id (vssorch list) or VSS snapshot id")
+    command("import", "import a transportable set on this host (LocateLuns)").add_argument(
+        "metadata", metavar="FILE", help="written by create --metadata")
+    d = command("delete", "delete shadow copies (OnLunEmpty for each target)")
     dg = d.add_mutually_exclusive_group(required=True)
     dg.add_argument("--set", dest="set_id", metavar="ID")
     dg.add_argument("--id", dest="ident", metavar="ID")
@@ -196,7 +234,20 @@ def client_from(args):
     token_file = args.token_file
     if token_file is None:
         token_file = load_config(config_path(args.config)).state_dir / "service.token"
-    return HttpClient.from_token_file(args.service or DEFAULT_URL, Path(token_file))
+    client = HttpClient.from_token_file(args.service or DEFAULT_URL, Path(token_file))
+    if args.host_name is not None:
+        # the service maps targets to the host it was started with; a command cannot change it
+        status, info = client.request("GET", "/v1")
+        if status != 200:
+            client.close()
+            raise CallFailed("GET /v1", info)
+        serving = info.get("host_name")
+        if serving != args.host_name:
+            client.close()
+            raise BadInput(205, f"--host-name {args.host_name}: the service at {client.url} acts for "
+                                f"{serving or 'this machine (found from its initiators)'}; start it with "
+                                f"`vssorch serve --host-name {args.host_name}` or use --in-process")
+    return client
 
 
 def _volumes(texts: list[str]) -> list[str]:
@@ -214,14 +265,34 @@ def _print_create(res: dict, as_json: bool) -> None:
         print(json.dumps(res, indent=1))
         return
     print(f"Shadow copy set ID {res['set_id']}")
-    for sid, src, tgt in zip(res["snapshot_ids"], res["sources"], res["targets"]):
-        print(f"* Shadow copy ID = {sid}\n  - original volume: {src}\n  - shadow copy LUN: {tgt['serial']}")
+    for shadow, sid, src, tgt in zip(res["shadow_ids"], res["snapshot_ids"], res["sources"], res["targets"]):
+        print(f"* Shadow copy ID = {shadow}\n  - VSS snapshot ID: {sid}\n  - original volume: {src}\n"
+              f"  - shadow copy LUN: {tgt['serial']}")
     attrs = ", ".join(a.name for a in Attr if res["context"] & a) or "Auto_Release"
     print(f"  attributes: {attrs} HARDWARE_ASSISTED")
     rq = res["array_requests"]
     print(f"flush-and-hold window: {res['hold_ms']:.1f} ms (CommitSnapshots, {rq.get('CommitSnapshots', 0)} array request(s))")
     print(f"writers frozen: {res['frozen_ms']:.1f} ms (PreCommit..PostCommit); whole create {res['create_ms']:.1f} ms")
     print("array requests: " + ", ".join(f"{k} {v}" for k, v in rq.items()))
+
+
+def _create(req: Requestor, args, volumes: list[str]) -> int:
+    res = req.create(volumes, transportable=args.transportable, persistent=args.persistent,
+                     differential=args.differential)
+    if args.metadata:
+        Path(args.metadata).write_text(json.dumps({"set_id": res["set_id"], "targets": res["targets"]}, indent=1))
+    _print_create(res, args.json)
+    status = 0
+    try:
+        if args.exec_cmd:
+            sys.stdout.flush()          # our lines before the command's
+            status = subprocess.run(args.exec_cmd, shell=True, check=False).returncode
+            if status:
+                print(f"vssorch: --exec command exited with status {status}", file=sys.stderr)
+    finally:
+        if not args.persistent:         # the requestor lets go of an auto-release set
+            req.delete(set_id=res["set_id"])
+    return status if 0 <= status < 256 else 1
 
 
 def run(args) -> int:
@@ -237,19 +308,9 @@ def run(args) -> int:
                   f"* ProviderID: {p['provider_id']}\n  type: {p['type']}\n  name: {p['name']}\n"
                   f"  version: {p['version']}\n1 provider registered")
         elif cmd == "create":
-            res = req.create(volumes, transportable=args.transportable, persistent=args.persistent,
-                             differential=args.differential)
-            if args.metadata:
-                Path(args.metadata).write_text(json.dumps({"set_id": res["set_id"], "targets": res["targets"]}, indent=1))
-            _print_create(res, args.json)
-            if not args.persistent:
-                try:
-                    if args.exec_cmd:
-                        subprocess.run(args.exec_cmd, shell=True, check=False)
-                finally:
-                    req.delete(set_id=res["set_id"])
+            return _create(req, args, volumes)
         elif cmd == "list":
-            sets = req.sets(args.set_id)
+            sets = req.sets(req.set_named(args.set_id) if args.set_id else None)
             if args.json:
                 print(json.dumps(sets, indent=1))
             for s in [] if args.json else sets:
@@ -258,7 +319,7 @@ def run(args) -> int:
                       f"{'Persistent' if s['persistent'] else 'Auto_Release'})")
                 for sh in s["shadows"]:
                     shown = ", ".join(sh["exposed_to"]) or "not exposed"
-                    print(f"  * {sh['snapshot_id'] or sh['shadow_id']}  {sh['source_name'] or sh['source_uid']}"
+                    print(f"  * {sh['shadow_id']}  {sh['source_name'] or sh['source_uid']}"
                           f" -> {sh['target_uid']}  ({shown})")
             if not args.json:
                 print(f"{sum(len(s['shadows']) for s in sets)} shadow copies listed")

@@ -35,60 +35,62 @@ def test_a_good_file_parses_into_jobs():
 
 
 BAD = [
-    ("", "b.yaml: the file is empty"),
-    ("jobs: [\n", "b.yaml:2:"),
-    ("- a\n", "b.yaml:1: the file must be a mapping"),
-    ("job: []\n", "b.yaml:1: the file: unknown key 'job' (allowed: jobs)"),
-    ("jobs:\n", "b.yaml:1: jobs must be a list"),
-    ("jobs: []\n", "b.yaml:1: jobs must be a list"),
-    ("jobs:\n  - {}\n", "b.yaml:2: job job1 needs exactly one of create, write, restore, delete"),
-    ("jobs:\n  - create: {volumes: [a]}\n    delete: {job: x}\n", "b.yaml:2: job job1 needs exactly one"),
-    ("jobs:\n  - create: {}\n", "b.yaml:2: job job1 create needs 'volumes'"),
-    ("jobs:\n  - create:\n      volumes: []\n", "b.yaml:3: job job1 create volumes must be a list"),
-    ("jobs:\n  - create:\n      volumes: [a, a]\n", "b.yaml:3: job job1 create volumes: a given twice"),
+    ("", "b.yaml: the file is empty", 2502),
+    ("jobs: [\n", "b.yaml:2:", 2502),
+    ("- a\n", "b.yaml:1: the file must be a mapping", 2502),
+    ("job: []\n", "b.yaml:1: the file: unknown key 'job' (allowed: jobs)", 1003),
+    ("jobs:\n", "b.yaml:1: jobs must be a list", 2502),
+    ("jobs: []\n", "b.yaml:1: jobs must be a list", 2502),
+    ("jobs:\n  - {}\n", "b.yaml:2: job job1 needs exactly one of create, write, restore, delete", 1002),
+    ("jobs:\n  - create: {volumes: [a]}\n    delete: {job: x}\n", "b.yaml:2: job job1 needs exactly one", 2502),
+    ("jobs:\n  - create: {}\n", "b.yaml:2: job job1 create needs 'volumes'", 1002),
+    ("jobs:\n  - create:\n      volumes: []\n", "b.yaml:3: job job1 create volumes must be a list", 1006),
+    ("jobs:\n  - create:\n      volumes: [a, a]\n", "b.yaml:3: job job1 create volumes: a given twice", 1006),
     ("jobs:\n  - create:\n      volumes: [a]\n      copy_rate: 101\n",
-     "b.yaml:4: job job1 create copy_rate must be an integer 0..100"),
-    ("jobs:\n  - create:\n      volumes: [a]\n      copy_rate: -1\n", "b.yaml:4:"),
-    ("jobs:\n  - create:\n      volumes: [a]\n      keep: 0\n", "b.yaml:4: job job1 create keep must be"),
+     "b.yaml:4: job job1 create copy_rate must be an integer 0..100", 1006),
+    ("jobs:\n  - create:\n      volumes: [a]\n      copy_rate: -1\n", "b.yaml:4:", 1006),
+    ("jobs:\n  - create:\n      volumes: [a]\n      keep: 0\n", "b.yaml:4: job job1 create keep must be", 1006),
     ("jobs:\n  - create:\n      volumes: [a]\n      verify: maybe\n",
-     "b.yaml:4: job job1 create verify must be true or false"),
+     "b.yaml:4: job job1 create verify must be true or false", 1006),
     ("jobs:\n  - create:\n      volumes: [a]\n      verify_bytes: 1000\n",
-     "b.yaml:4: job job1 create verify_bytes must be a multiple of 512"),
+     "b.yaml:4: job job1 create verify_bytes must be a multiple of 512", 1006),
     ("jobs:\n  - create:\n      volumes: [a]\n      import_to: backup_host\n",
-     "b.yaml:4: job job1 create: import_to needs transportable: true"),
-    ("jobs:\n  - create:\n      volumes: [a]\n      import_to: 'bad host'\n", "b.yaml:4:"),
+     "b.yaml:4: job job1 create: import_to needs transportable: true", 1006),
+    ("jobs:\n  - create:\n      volumes: [a]\n      import_to: 'bad host'\n", "b.yaml:4:", 1006),
     ("jobs:\n  - create:\n      volumes: [a]\n      incremantal: true\n",
-     "b.yaml:4: job job1 create: unknown key 'incremantal'"),
-    ("jobs:\n  - restore: {job: nope}\n", "b.yaml:2: job job1 restore: no earlier create job named nope"),
+     "b.yaml:4: job job1 create: unknown key 'incremantal'", 1003),
+    ("jobs:\n  - restore: {job: nope}\n", "b.yaml:2: job job1 restore: no earlier create job named nope", 711),
     ("jobs:\n  - delete: {job: b}\n  - name: b\n    create: {volumes: [a]}\n",
-     "b.yaml:2: job job1 delete: no earlier create job named b"),
+     "b.yaml:2: job job1 delete: no earlier create job named b", 711),
     ("jobs:\n  - name: a\n    create: {volumes: [a]}\n  - restore: {job: a, verify: true}\n",
-     "b.yaml:4: job job2 restore: verify needs verify: true on job a"),
+     "b.yaml:4: job job2 restore: verify needs verify: true on job a", 711),
     ("jobs:\n  - name: a\n    create: {volumes: [a]}\n  - name: a\n    delete: {job: a}\n",
-     "b.yaml:4: job name a is used twice"),
-    ("jobs:\n  - name: 'a b'\n    create: {volumes: [a]}\n", "b.yaml:2: job 1 name: 'a b' is not a valid name"),
-    ("jobs:\n  - write: {volumes: [a]}\n", "b.yaml:2: job job1 write needs 'text'"),
-    ("jobs:\n  - write: {volumes: [a], text: ''}\n", "b.yaml:2: job job1 write text must be 1..4096 bytes"),
-    ("jobs:\n  - create: {volumes: [[a]]}\n", "b.yaml:2: job job1 create volumes entry must be a single value"),
-    ("jobs:\n  - create: {volumes: [a], volumes: [b]}\n", "b.yaml:2: job job1 create: volumes given twice"),
-    ("jobs: &a [*a]\n", "b.yaml:1:"),
+     "b.yaml:4: job name a is used twice", 711),
+    ("jobs:\n  - name: 'a b'\n    create: {volumes: [a]}\n", "b.yaml:2: job 1 name: 'a b' is not a valid name", 1006),
+    ("jobs:\n  - write: {volumes: [a]}\n", "b.yaml:2: job job1 write needs 'text'", 1002),
+    ("jobs:\n  - write: {volumes: [a], text: ''}\n", "b.yaml:2: job job1 write text must be 1..4096 bytes", 1006),
+    ("jobs:\n  - create: {volumes: [[a]]}\n", "b.yaml:2: job job1 create volumes entry must be a single value", 1006),
+    ("jobs:\n  - create: {volumes: [a], volumes: [b]}\n", "b.yaml:2: job job1 create: volumes given twice", 2502),
+    ("jobs: &a [*a]\n", "b.yaml:1:", 2502),
 ]
 
 
-@pytest.mark.parametrize("text, message", BAD, ids=[str(i) for i in range(len(BAD))])
-def test_bad_files_name_the_line(text, message):
+@pytest.mark.parametrize("text, message, code", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_bad_files_name_the_line_and_say_what_is_wrong(text, message, code):
+    # codes: 2502 syntax/shape, 1003 unknown key, 1002 missing key, 1006 type or value,
+    # 711 reference to a job (README, "Batch files")
     with pytest.raises(BatchError) as caught:
         parse(text, "b.yaml")
     shown = str(caught.value)
     assert message in shown and "\n" not in shown
-    assert caught.value.code == 1002
+    assert caught.value.code == code
 
 
 def test_the_command_reports_one_line_and_exit_2_before_reading_the_config(run, tmp_path: Path):
     path = tmp_path / "b.yaml"
     path.write_text("jobs:\n  - create:\n      volumes: [a]\n      copy_rate: lots\n")
     done = run("vssorch", "batch", str(path), "--config", str(tmp_path / "missing.yaml"))
-    err = one_line_error(done, "vssorch", 1002, 2)
+    err = one_line_error(done, "vssorch", 1006, 2)
     assert f"{path}:4: job job1 create copy_rate must be an integer 0..100" in err
     assert done.stdout == ""
 
@@ -100,7 +102,7 @@ def test_unreadable_files(run, tmp_path: Path, content):
         path.mkdir()
     elif content is not None:
         path.write_bytes(content)
-    one_line_error(run("vssorch", "batch", str(path)), "vssorch", 1002, 2)
+    one_line_error(run("vssorch", "batch", str(path)), "vssorch", 2505, 2)
 
 
 @needs_cim

@@ -38,7 +38,7 @@ def test_non_transportable_create_is_surfaced_on_this_host(requestor, array, vie
     assert listed["persistent"] and not listed["transportable"]
 
 
-def test_transportable_is_imported_on_a_second_host(requestor, array, view, start_service):
+def test_transportable_is_imported_on_a_second_host(service, requestor, array, view, start_service):
     data = fill(array, SRC2, b"transport-me")
     res = requestor.create([SRC2], transportable=True)
     target = res["targets"][0]["serial"]
@@ -46,6 +46,8 @@ def test_transportable_is_imported_on_a_second_host(requestor, array, view, star
     assert name in view.host_volumes()["vss_res_host"]
     assert "LocateLuns" not in res["array_requests"]          # not surfaced where created
     # the backup server's service imports with exactly the LUN information GetTargetLuns gave
+    # one service per state folder (its lock): the backup host's service follows this one
+    service.stop()
     other = start_service(host_name="backup_host")
     backup = Requestor(client_of(other))
     assert backup.import_(res["targets"]) == [target]

@@ -169,7 +169,8 @@ def test_serve_and_shadow_commands(config_file, view, tmp_path):
         out = _vssorch(*base, "create", "not-a-uid")
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "201" in out.stderr
         out = _vssorch("shadow", "--service", url, "--token-file", str(meta), "list")
-        assert out.returncode == 1 and "error 5" in out.stderr and out.stderr.count("\n") == 1
+        assert out.returncode == 1 and "error 3002" in out.stderr and out.stderr.count("\n") == 1
+        assert "the provider service is not running (start `vssorch serve` or use --in-process)" in out.stderr
         out = _vssorch(*base, "delete", "--all")
         assert out.returncode == 0 and "2 shadow copies deleted" in out.stdout
         out = _vssorch(*base, "create", SRC1, "--auto-release", "--exec", "true")
@@ -193,3 +194,29 @@ def test_in_process_driver(config_file, view):
     assert res["array_requests"]["CommitSnapshots"] == 1 and res["context"] & Attr.DIFFERENTIAL
     assert json.loads(_vssorch(*base, "delete", "--set", res["set_id"]).stdout) != []
     assert view.snapshot() == start
+
+
+def _files(folder) -> dict:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_second_or_refused_serve_changes_nothing(start_service, array, view, config_file):
+    from tests.cli.conftest import READS
+    first = start_service()
+    assert client_of(first).call("BeginPrepareSnapshot", set_id="live", snapshot_id="a", context=PERSISTENT,
+                                 luns=[LunInfo.for_uid(SRC1).to_json()])["ok"]
+    assert client_of(first).call("EndPrepareSnapshots", set_id="live")["ok"]   # a live set: not cleanup's
+    files, arrayed = _files(first.state_dir), view.snapshot()
+    array.admin("DELETE", "stats")
+    # (the other refusals: tests/vss/test_service_http.py, tests/cli/test_command_errors.py)
+    serve = ["serve", "--config", str(config_file), "--listen", "127.0.0.1:0"]
+    for extra, exit_code, words in (([], 1, "another vssorch serve (process"),
+                                    (["--host-name", "nobody_here"], 2, "the array has no host")):
+        done = _vssorch(*serve, *extra)
+        assert done.returncode == exit_code, (extra, done.stderr)
+        assert done.stderr.count("\n") == 1 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert _files(first.state_dir) == files and view.snapshot() == arrayed
+    assert set(array.stats()) <= READS, array.stats()
+    # the first service and its set carry on
+    assert client_of(first).call("PreCommitSnapshots", set_id="live")["ok"]
+    assert client_of(first).call("CommitSnapshots", set_id="live")["ok"]
