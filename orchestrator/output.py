@@ -55,6 +55,17 @@ def human_size(size: int) -> str:
     return f"{value:.4g} {unit}"
 
 
+def one_line(text: str) -> str:
+    """Text with every unprintable character escaped, so that what names a bad argument
+    (a control character, a Unicode line separator) cannot break the promised one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def error_line(prog: str, message: str) -> None:
+    print(f"{prog}: {one_line(message)}", file=sys.stderr)
+
+
 def warn(prog: str, message: str) -> None:
     print(f"{prog}: warning: {' '.join(message.split())}", file=sys.stderr)
 
@@ -93,15 +104,15 @@ def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:
         try:
             return run(args)
         except (ConfigError, BadInput) as exc:
-            print(f"vssorch: {exc}", file=sys.stderr)
+            error_line("vssorch", str(exc))
             return 2
         except VssError as exc:
-            print(f"vssorch: {exc}", file=sys.stderr)
+            error_line("vssorch", str(exc))
             return 1
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         except Exception as exc:    # noqa: BLE001 - an adapter's error or a bug: still one line
-            print(f"vssorch: {as_vss_error(exc)}", file=sys.stderr)
+            error_line("vssorch", str(as_vss_error(exc)))
             return 1
     return call

@@ -26,7 +26,7 @@ from orchestrator.cli.secret_input import typed_secret
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
 from orchestrator.configedit import read_values, set_values
 from orchestrator.errors import MESSAGES, ConfigError, VssError
-from orchestrator.output import emit, human_size, warn
+from orchestrator.output import emit, error_line, human_size, warn
 
 PROG = "inspurvcfg"
 
@@ -407,7 +407,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    error_line(PROG, message)
     return code
 
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from orchestrator import logs
-from orchestrator.output import guarded
+from orchestrator.output import error_line, guarded
 
 from . import batch, lifecycle, listing, serve, shadow, sim
 
@@ -20,7 +20,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse prints its usage block before the error; one line is what we promise."""
 
     def error(self, message: str):   # type: ignore[override]
-        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        error_line(self.prog, f"error: {message} (see '{self.prog} --help')")
         raise SystemExit(2)
 
 
