@@ -16,7 +16,7 @@ from orchestrator.service_client import HttpClient
 from orchestrator.vss import PRODUCT, PROVIDER_ID, VENDOR
 from orchestrator.vss_types import HResult, LunInfo
 
-from ..vss.conftest import SRC1, SRC2
+from ..vss.conftest import SRC1, SRC2, fill
 from .conftest import HOST, ROOT, winpath
 
 S_OK, S_FALSE, E_NOINTERFACE = "0x00000000", "0x00000001", "0x80004002"
@@ -93,6 +93,14 @@ def test_wine_regsvr32_writes_and_removes_the_com_keys(wine):
     finally:
         assert wine.run("regsvr32", "/s", "/u", winpath(wine.dll)).returncode == 0
     assert wine.run("reg", "query", key).returncode != 0
+
+
+def test_wine_rundll32_runs_the_vss_registration_and_reports_its_outcome(wine, tmp_path):
+    log = tmp_path / "provider.log"
+    ran = wine.run("rundll32", f"{winpath(wine.dll)},VssRegister", VSSORCH_PROVIDER_LOG=winpath(log))
+    assert ran.returncode == 0
+    # Wine has no VSS: IVssAdmin cannot be created (REGDB_E_CLASSNOTREG), and the log says so
+    assert "error vssorch provider: registering with VSS: 0x80040154" in log.read_text()
 
 
 def test_wine_lun_information_converts_both_ways_exactly(wine):
@@ -191,6 +199,28 @@ def test_wine_provider_creates_imports_deletes_and_aborts_through_the_service(wi
         assert client.call("ListSnapshots")["result"]["sets"] == []
     finally:
         client.close()
+
+
+def test_wine_resync_through_the_async_object_restores_the_original(wine, served):
+    array, view = served.array, served.view
+    start = view.snapshot()
+    original = fill(array, SRC2, b"before the shadow copy ")
+
+    def overwrite(lines):
+        fill(array, SRC2, b"written after it ")
+
+    lines = harness(wine, [winpath(wine.dll), "resync", SRC2], service_env(served),
+                    {("after", "PostCommitSnapshots"): overwrite})
+    calls = [(line["method"], line["hr"]) for line in lines if line["method"] not in
+             ("LoadLibrary", "DllGetClassObject", "CreateInstance", "QueryInterface", "DllCanUnloadNow", "Release")]
+    assert [c for c, _ in calls] == [
+        "BeginPrepareSnapshot", "EndPrepareSnapshots", "PreCommitSnapshots", "CommitSnapshots",
+        "PostCommitSnapshots", "GetTargetLuns", "OnLunStateChange", "ResyncLuns", "IVssAsync::Wait",
+        "IVssAsync::QueryStatus", "OnLunStateChange"]
+    assert {hr for _, hr in calls} == {S_OK}, calls
+    assert next(line for line in lines if line["method"] == "IVssAsync::QueryStatus")["status"] == "0x0004230A"
+    assert array.read(SRC2, 0, len(original)) == original      # VSS_S_ASYNC_FINISHED, and the data is back
+    assert view.snapshot() == start
 
 
 def test_wine_commit_is_vetoed_when_the_service_does_not_answer(wine, tmp_path):

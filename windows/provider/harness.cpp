@@ -8,6 +8,9 @@
 //       OnLunEmpty, then a second set that is aborted, OnUnload, release, unload check.
 //       --pause M: before and after method M print {"pause": "before"|"after", "method": M}
 //       and wait for a line on stdin (the test looks at the array meanwhile).
+//   vssprov_harness DLL resync UID [--pause M,...]
+//       a persistent one-volume create, then the LUN resync VSS does for a restore:
+//       OnLunStateChange(PRE_RECOVERY), ResyncLuns and its IVssAsync, OnLunStateChange(POST_RECOVERY).
 //   vssprov_harness DLL commit
 //       only CommitSnapshots of a new set (the service-does-not-answer test).
 //   vssprov_harness - roundtrip
@@ -238,6 +241,45 @@ int scenario(Interfaces &itf, const std::string &uid1, const std::string &uid2) 
     return 0;
 }
 
+int resync(Interfaces &itf, const std::string &uid) {
+    VDS_LUN_INFORMATION source = sourceLun(uid), target{};
+    const LONG context = VSS_VOLSNAP_ATTR_PERSISTENT | VSS_VOLSNAP_ATTR_NO_AUTO_RELEASE;
+    GUID set = newGuid();
+    step("BeginPrepareSnapshot", [&](Json &) {
+        return vcall(itf.hw, BeginPrepareSnapshot, set, newGuid(), context, 1L, static_cast<VSS_PWSZ *>(nullptr), &source);
+    });
+    const std::pair<const char *, int> creation[] = {
+        {"EndPrepareSnapshots", EndPrepareSnapshots}, {"PreCommitSnapshots", PreCommitSnapshots},
+        {"CommitSnapshots", CommitSnapshots}};
+    for (const auto &c : creation) step(c.first, [&](Json &) { return vcall(itf.set, c.second, set); });
+    step("PostCommitSnapshots", [&](Json &) { return vcall(itf.set, PostCommitSnapshots, set, 1L); });
+    step("GetTargetLuns", [&](Json &) {
+        return vcall(itf.hw, GetTargetLuns, 1L, static_cast<VSS_PWSZ *>(nullptr), &source, &target);
+    });
+    step("OnLunStateChange", [&](Json &) {
+        return vcall(itf.hwEx, OnLunStateChange, &target, &source, DWORD(1), DWORD(VSS_ONLUNSTATECHANGE_NOTIFY_LUN_PRE_RECOVERY));
+    });
+    IVssAsync *async = nullptr;
+    // from the shadow copy (VSS's "source") back onto the original LUN
+    step("ResyncLuns", [&](Json &) { return vcall(itf.hwEx, ResyncLuns, &target, &source, DWORD(1), &async); });
+    if (async) {
+        step("IVssAsync::Wait", [&](Json &) { return async->Wait(INFINITE); });
+        step("IVssAsync::QueryStatus", [&](Json &extra) {
+            HRESULT status = E_FAIL;
+            HRESULT hr = async->QueryStatus(&status, nullptr);
+            extra.set("status", hrText(status));
+            return hr;
+        });
+        async->Release();
+    }
+    step("OnLunStateChange", [&](Json &) {
+        return vcall(itf.hwEx, OnLunStateChange, &target, &source, DWORD(1), DWORD(VSS_ONLUNSTATECHANGE_NOTIFY_LUN_POST_RECOVERY));
+    });
+    lunFree(target);
+    lunFree(source);
+    return 0;
+}
+
 int roundtrip() {
     char buf[65536];
     while (std::fgets(buf, sizeof buf, stdin)) {
@@ -280,6 +322,8 @@ int wmain(int argc, wchar_t **argv) {
     int rc = 2;
     if (mode == L"scenario" && argc >= 5) {
         rc = scenario(itf, toUtf8(argv[3]), toUtf8(argv[4]));
+    } else if (mode == L"resync" && argc >= 4) {
+        rc = resync(itf, toUtf8(argv[3]));
     } else if (mode == L"commit") {
         GUID set = newGuid();
         step("CommitSnapshots", [&](Json &) { return vcall(itf.set, CommitSnapshots, set); });
