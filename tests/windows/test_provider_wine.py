@@ -13,11 +13,11 @@ from collections import Counter
 from typing import Callable
 
 from orchestrator.service_client import HttpClient
-from orchestrator.vss import PRODUCT, PROVIDER_ID, VENDOR
+from orchestrator.vss import PRODUCT, PROVIDER_ID, PROVIDER_VERSION, VENDOR
 from orchestrator.vss_types import HResult, LunInfo
 
 from ..vss.conftest import SRC1, SRC2, fill
-from .conftest import HOST, ROOT, winpath
+from .conftest import HOST, winpath
 
 S_OK, S_FALSE, E_NOINTERFACE = "0x00000000", "0x00000001", "0x80004002"
 VETO = f"0x{HResult.VSS_E_PROVIDER_VETO.value:08X}"
@@ -69,9 +69,6 @@ def test_wine_dll_links_statically_and_imports_only_system_dlls(wine):
         assert imported and imported <= SYSTEM_DLLS, imported
     exports = set(re.findall(r"\[\s*\d+\]\s+(\w+)", dump_of(wine.dll)))
     assert {"DllGetClassObject", "DllCanUnloadNow", "DllRegisterServer", "DllUnregisterServer", "VssRegisterW"} <= exports
-    # the provider id VSS registers is the one the service reports
-    source = (ROOT / "windows" / "provider" / "provider.h").read_text()
-    assert PROVIDER_ID.upper() in source
 
 
 def dump_of(binary) -> str:
@@ -79,17 +76,28 @@ def dump_of(binary) -> str:
                           check=True).stdout
 
 
+def registry(text: str) -> dict[str, dict[str, str]]:
+    """`reg query KEY /s` output as {key: {value name: data}}."""
+    keys: dict[str, dict[str, str]] = {}
+    key = ""
+    for line in text.splitlines():
+        if line.startswith("HKEY_"):
+            key = line.strip()
+            keys[key] = {}
+        elif match := re.match(r"^\s+(\S+)\s+REG_SZ\s+(.*?)\s*$", line):
+            keys[key][match[1]] = match[2]
+    return keys
+
+
 def test_wine_regsvr32_writes_and_removes_the_com_keys(wine):
-    key = rf"HKLM\Software\Classes\CLSID\{CLSID}\InprocServer32"
+    key = rf"HKEY_CLASSES_ROOT\CLSID\{CLSID}"                   # the merged view COM reads
     assert wine.run("regsvr32", "/s", winpath(wine.dll)).returncode == 0
     try:
-        query = wine.run("reg", "query", key)
+        query = wine.run("reg", "query", key, "/s")
         assert query.returncode == 0, query.stderr
-        values = dict(re.findall(r"^\s*(\S+)\s+REG_SZ\s+(.*?)\s*$", query.stdout, re.M))
-        assert values["(Default)"].lower() == winpath(wine.dll).lower()
-        assert values["ThreadingModel"] == "Both"
-        top = wine.run("reg", "query", rf"HKCR\CLSID\{CLSID}")       # the merged view COM reads
-        assert "Inspur Storage Volume Shadow Copy Service Hardware Provider" in top.stdout
+        assert registry(query.stdout) == {
+            key: {"(Default)": "Inspur Storage Volume Shadow Copy Service Hardware Provider"},
+            key + r"\InprocServer32": {"(Default)": winpath(wine.dll), "ThreadingModel": "Both"}}
     finally:
         assert wine.run("regsvr32", "/s", "/u", winpath(wine.dll)).returncode == 0
     assert wine.run("reg", "query", key).returncode != 0
@@ -99,8 +107,10 @@ def test_wine_rundll32_runs_the_vss_registration_and_reports_its_outcome(wine, t
     log = tmp_path / "provider.log"
     ran = wine.run("rundll32", f"{winpath(wine.dll)},VssRegister", VSSORCH_PROVIDER_LOG=winpath(log))
     assert ran.returncode == 0
-    # Wine has no VSS: IVssAdmin cannot be created (REGDB_E_CLASSNOTREG), and the log says so
-    assert "error vssorch provider: registering with VSS: 0x80040154" in log.read_text()
+    # the provider id is the one the service reports; Wine has no VSS: IVssAdmin cannot be
+    # created (REGDB_E_CLASSNOTREG), and the log says so
+    assert (f"error vssorch provider: registering {PROVIDER_ID.upper()} (hardware, version {PROVIDER_VERSION}) "
+            "with VSS: 0x80040154") in log.read_text()
 
 
 def test_wine_lun_information_converts_both_ways_exactly(wine):

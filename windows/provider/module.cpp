@@ -124,9 +124,10 @@ extern "C" __declspec(dllexport) void CALLBACK VssRegisterW(HWND, HINSTANCE, LPW
                                                  PROVIDER_VERSION_ID);
         admin->Release();
     }
-    char msg[160];
-    wsprintfA(msg, "vssorch provider: %s with VSS: 0x%08lX", uninstall ? "unregistering" : "registering",
-              static_cast<unsigned long>(hr));
-    reportEvent(FAILED(hr) ? EVENTLOG_ERROR_TYPE : EVENTLOG_INFORMATION_TYPE, msg);
+    char code[16];
+    wsprintfA(code, "0x%08lX", static_cast<unsigned long>(hr));
+    reportEvent(FAILED(hr) ? EVENTLOG_ERROR_TYPE : EVENTLOG_INFORMATION_TYPE,
+                std::string("vssorch provider: ") + (uninstall ? "unregistering " : "registering ") +
+                    guidString(PROVIDER_ID) + " (hardware, version " + toUtf8(PROVIDER_VERSION) + ") with VSS: " + code);
     CoUninitialize();
 }
