@@ -45,6 +45,7 @@ function Invoke-Checked([string]$exe, [string[]]$arguments) {
 }
 
 function Remove-ComPlusApp($catalog) {
+    try { $catalog.DeleteServiceForApplication($AppName) } catch { }   # none yet: nothing to delete
     $apps = $catalog.GetCollection('Applications')
     $apps.Populate()
     for ($i = $apps.Count - 1; $i -ge 0; $i--) {
@@ -95,7 +96,7 @@ $app.Value('Name') = $AppName
 $app.Value('Description') = 'vssorch VSS hardware provider'
 $app.Value('Activation') = 1                      # server application (dllhost)
 $app.Value('ApplicationAccessChecksEnabled') = $true
-$app.Value('AccessChecksLevel') = 1               # component level
+$app.Value('AccessChecksLevel') = 0               # process level: members of its roles only
 $app.Value('Authentication') = 6                  # packet privacy
 $app.Value('ImpersonationLevel') = 3              # impersonate
 [void]$apps.SaveChanges()
@@ -118,6 +119,6 @@ foreach ($account in 'BUILTIN\Administrators', 'NT AUTHORITY\SYSTEM') {
 # 5. the provider, with VSS
 Invoke-Checked rundll32.exe @("`"$Dll`",VssRegister")   # its outcome: the event log (rundll32 exits 0)
 if (-not ((vssadmin list providers) -match [regex]::Escape($ProviderId.Trim('{}')))) {
-    throw "VSS does not list provider $ProviderId: see the Application event log (source vssorch)"
+    throw "VSS does not list provider ${ProviderId}: see the Application event log (source vssorch)"
 }
 Write-Output "vssorch provider $ProviderId installed"
