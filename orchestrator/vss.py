@@ -268,6 +268,8 @@ class VssProvider:
         return LunInfo(vendor=lun.vendor or VENDOR, product=lun.product or PRODUCT,
                        revision=lun.revision or REVISION, serial=lun.serial or uid,
                        bus_type=lun.bus_type, device_type=lun.device_type,
+                       device_type_modifier=lun.device_type_modifier, command_queueing=lun.command_queueing,
+                       disk_signature=lun.disk_signature,
                        identifiers=[Identifier(id=uid), *ids], interconnects=lun.interconnects)
 
     # ------------------------------------------------------------ creating a set

@@ -242,6 +242,9 @@ Json lunToJson(const VDS_LUN_INFORMATION &lun) {
         .set("serial", str(lun.m_szSerialNumber))
         .set("bus_type", nameOf(kBusTypes, lun.m_BusType))
         .set("device_type", static_cast<int>(lun.m_DeviceType))
+        .set("device_type_modifier", static_cast<int>(lun.m_DeviceTypeModifier))
+        .set("command_queueing", lun.m_bCommandQueueing != FALSE)
+        .set("disk_signature", lun.m_diskSignature == GUID_NULL ? std::string() : guidString(lun.m_diskSignature))
         .set("identifiers", std::move(ids))
         .set("interconnects", std::move(ics));
 }
@@ -266,9 +269,26 @@ static HRESULT scalarsFromJson(const Json &j, VDS_LUN_INFORMATION &lun, Error er
         if (!bus->isString() || !valueOf(kBusTypes, bus->asString(), v)) return err.fail("unknown bus_type");
         lun.m_BusType = static_cast<VDS_STORAGE_BUS_TYPE>(v);
     }
-    if (const Json *dt = j.get("device_type")) {
-        if (!dt->isNumber() || dt->asNumber() < 0 || dt->asNumber() > 255) return err.fail("device_type is not a byte");
-        lun.m_DeviceType = static_cast<BYTE>(dt->asNumber());
+    struct { const char *name; BYTE VDS_LUN_INFORMATION::*member; } bytes[] = {
+        {"device_type", &VDS_LUN_INFORMATION::m_DeviceType},
+        {"device_type_modifier", &VDS_LUN_INFORMATION::m_DeviceTypeModifier},
+    };
+    for (const auto &b : bytes) {
+        const Json *v = j.get(b.name);
+        if (!v) continue;
+        if (!v->isNumber() || v->asNumber() < 0 || v->asNumber() > 255) return err.fail(std::string(b.name) + " is not a byte");
+        lun.*(b.member) = static_cast<BYTE>(v->asNumber());
+    }
+    if (const Json *q = j.get("command_queueing")) {
+        if (!q->isBool()) return err.fail("command_queueing is not true or false");
+        lun.m_bCommandQueueing = q->asBool();
+    }
+    if (const Json *sig = j.get("disk_signature")) {
+        std::wstring w(sig->asString().begin(), sig->asString().end());
+        GUID g = GUID_NULL;
+        if (!sig->isString() || (!w.empty() && FAILED(IIDFromString(w.c_str(), &g))))
+            return err.fail("disk_signature is not a GUID");
+        lun.m_diskSignature = g;
     }
     lun.m_version = VER_VDS_LUN_INFORMATION;
     return S_OK;

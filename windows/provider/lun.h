@@ -8,9 +8,8 @@
 //   logical-unit identifiers, so `association` is always "lun" going out; an identifier
 //   with another association coming back cannot be expressed in VDS and is left out.
 // - An interconnect's `address` and `port` are upper-case hex of their bytes.
-// - Fields the JSON does not carry (m_DeviceTypeModifier, m_bCommandQueueing,
-//   m_diskSignature) are left as VSS gave them in in/out structures and zero in new ones;
-//   m_version is always VER_VDS_LUN_INFORMATION.
+// - device_type_modifier, command_queueing, disk_signature ("{...}", "" for GUID_NULL)
+//   are the other members; m_version is always VER_VDS_LUN_INFORMATION.
 // Memory: every pointer member written here is CoTaskMemAlloc'ed (VSS frees it).
 #pragma once
 
