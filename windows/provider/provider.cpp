@@ -197,8 +197,7 @@ STDMETHODIMP Provider::ResyncLuns(VDS_LUN_INFORMATION *pSourceLuns, VDS_LUN_INFO
     return startAsyncCall("ResyncLuns", std::move(args), ppAsync);
 }
 
-// The service has no OnReuseLuns call: a target is reused only after OnLunEmpty gave it
-// back, which the service handled already; nothing is left to do here.
+// Not forwarded: the service has no OnReuseLuns call (docs/SERVICE.md).
 STDMETHODIMP Provider::OnReuseLuns(VDS_LUN_INFORMATION *, VDS_LUN_INFORMATION *, DWORD) { return S_OK; }
 
 // ---------------------------------------------------------------- creating a set
