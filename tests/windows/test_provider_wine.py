@@ -165,11 +165,15 @@ def test_wine_provider_creates_imports_deletes_and_aborts_through_the_service(wi
     def after_locate(lines):
         assert set(targets(lines)) <= view.host_volumes()[HOST]      # imported: this host sees them
 
+    def after_mask(lines):
+        assert not set(targets(lines)) & view.host_volumes()[HOST]
+
     def before_abort(lines):
         seen["prepared"] = view.snapshot()
 
     checks = {("before", "CommitSnapshots"): before_commit, ("after", "CommitSnapshots"): after_commit,
               ("after", "GetTargetLuns"): after_targets, ("after", "LocateLuns"): after_locate,
+              ("after", "OnLunStateChange"): after_mask,
               ("before", "AbortSnapshots"): before_abort}
     lines = harness(wine, [winpath(wine.dll), "scenario", SRC1, SRC2], service_env(served), checks)
 
@@ -178,7 +182,7 @@ def test_wine_provider_creates_imports_deletes_and_aborts_through_the_service(wi
         "OnLoad", "GetProviderCapabilities", "AreLunsSupported", "BeginPrepareSnapshot", "BeginPrepareSnapshot",
         "EndPrepareSnapshots", "PreCommitSnapshots", "CommitSnapshots", "PostCommitSnapshots",
         "PreFinalCommitSnapshots", "PostFinalCommitSnapshots", "GetTargetLuns", "FillInLunInfo", "LocateLuns",
-        "OnLunEmpty", "OnLunEmpty", "BeginPrepareSnapshot", "EndPrepareSnapshots", "AbortSnapshots", "OnUnload",
+        "OnLunStateChange", "OnLunEmpty", "OnLunEmpty", "BeginPrepareSnapshot", "EndPrepareSnapshots", "AbortSnapshots", "OnUnload",
         "DllCanUnloadNow", "Release", "DllCanUnloadNow"]
     qi = [line for line in lines if line["method"] == "QueryInterface"]
     assert [q["hr"] for q in qi] == [S_OK] * 4 + [E_NOINTERFACE] and all(q["same_identity"] for q in qi[:4])
@@ -258,3 +262,13 @@ def test_wine_a_refused_token_is_a_veto_and_changes_nothing(wine, served, tmp_pa
     assert next(line for line in lines if line["method"] == "CommitSnapshots")["hr"] == VETO
     assert "vssorch serve refused the token" in log.read_text()
     assert Counter(served.array.stats()) == before
+
+
+def test_wine_the_services_hresult_is_the_methods(wine, served, tmp_path):
+    log = tmp_path / "provider.log"
+    lines = harness(wine, [winpath(wine.dll), "commit"], {**service_env(served), "VSSORCH_PROVIDER_LOG": winpath(log)})
+    commit = next(line for line in lines if line["method"] == "CommitSnapshots")
+    # a set VSS never prepared: the service's VSS_E_OBJECT_NOT_FOUND, its one-line error in the log
+    assert commit["hr"] == f"0x{HResult.VSS_E_OBJECT_NOT_FOUND.value:08X}"
+    assert re.search(r"error vssorch provider: CommitSnapshots: VSS_E_OBJECT_NOT_FOUND \(0x80042308\): error \d+: ",
+                     log.read_text())

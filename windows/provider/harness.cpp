@@ -4,8 +4,9 @@
 //
 //   vssprov_harness DLL scenario UID1 UID2 [--pause M1,M2,...]
 //       load, class factory, QueryInterface for each interface, OnLoad, capabilities,
-//       a transportable two-volume create, FillInLunInfo, LocateLuns (the import),
-//       OnLunEmpty, then a second set that is aborted, OnUnload, release, unload check.
+//       a transportable two-volume create, FillInLunInfo, LocateLuns (the import), a mask
+//       (OnLunStateChange), OnLunEmpty, then a second set that is aborted, OnUnload,
+//       release, unload check.
 //       --pause M: before and after method M print {"pause": "before"|"after", "method": M}
 //       and wait for a line on stdin (the test looks at the array meanwhile).
 //   vssprov_harness DLL resync UID [--pause M,...]
@@ -225,6 +226,9 @@ int scenario(Interfaces &itf, const std::string &uid1, const std::string &uid2) 
         return hr;
     });
     step("LocateLuns", [&](Json &) { return vcall(itf.hw, LocateLuns, 2L, targets); });
+    step("OnLunStateChange", [&](Json &) {     // diskshadow's "mask": hide them from this host again
+        return vcall(itf.hwEx, OnLunStateChange, targets, luns, DWORD(2), DWORD(VSS_ONLUNSTATECHANGE_DO_MASK_LUNS));
+    });
     for (auto &t : targets)
         step("OnLunEmpty", [&](Json &) { return vcall(itf.hw, OnLunEmpty, static_cast<VSS_PWSZ>(nullptr), &t); });
     for (auto &t : targets) lunFree(t);
