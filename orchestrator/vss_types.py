@@ -102,17 +102,17 @@ def clean_uid(text: str) -> str | None:
 class Identifier:
     """One VDS_STORAGE_IDENTIFIER of SCSI inquiry page 0x83."""
 
-    code_set: str = "binary"       # binary | ascii | utf8
-    type: str = "naa"              # naa | eui64 | vendor | t10 | fcph | scsi_name ...
+    code_set: str = "binary"       # reserved | binary | ascii | utf8 (docs/SERVICE.md, Types)
+    type: str = "naa"              # vendor | t10 | eui64 | naa | port_relative | ... | scsi_name
     association: str = "lun"       # lun | port | target
     id: str = ""
 
 
 @dataclass
 class Interconnect:
-    """VDS_INTERCONNECT: how the LUN is reached (a port WWPN or an iSCSI target)."""
+    """VDS_INTERCONNECT: how the LUN is reached; address and port are hex of their bytes."""
 
-    type: str = "fcp"              # fcp | iscsi | scsi | unknown
+    type: str = "unknown"          # the address type: unknown | fcfs | fcph | fcph3 | mac | scsi
     address: str = ""
     port: str = ""
 
