@@ -86,7 +86,6 @@ class Served:
     view: ArrayView
     url: str
     token_file: Path
-    state: Path
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +102,7 @@ def served(tmp_path_factory):
     try:
         assert line.startswith("listening on "), (line, (tmp / "serve.log").read_text()[-2000:])
         _, _, url, _, token = line.split()
-        yield Served(array, ArrayView(array), url, Path(token), tmp / "state")
+        yield Served(array, ArrayView(array), url, Path(token))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
