@@ -268,6 +268,8 @@ class VssProvider:
         return LunInfo(vendor=lun.vendor or VENDOR, product=lun.product or PRODUCT,
                        revision=lun.revision or REVISION, serial=lun.serial or uid,
                        bus_type=lun.bus_type, device_type=lun.device_type,
+                       device_type_modifier=lun.device_type_modifier, command_queueing=lun.command_queueing,
+                       disk_signature=lun.disk_signature,
                        identifiers=[Identifier(id=uid), *ids], interconnects=lun.interconnects)
 
     # ------------------------------------------------------------ creating a set
@@ -451,7 +453,10 @@ class VssProvider:
         call = "OnLunStateChange"
         if not isinstance(flags, int) or flags & ~LunChange.ALL:
             raise VssFault(HResult.E_INVALIDARG, f"{call}: unknown flags {flags!r}")
-        hits = self._shadows_by_target(self._uids(snapshot_luns, call), call)
+        uids = self._uids(snapshot_luns, call)
+        # only masking acts on the array; a notification may name LUNs whose shadow copy is
+        # gone already (POST_RECOVERY after a resync removed it): fine, as for OnLunEmpty
+        hits = self._shadows_by_target(uids, call) if flags & LunChange.DO_MASK_LUNS else []
         masked = []
         if flags & LunChange.DO_MASK_LUNS:
             with self._locked([r.set_id for r, _ in hits]):
@@ -462,7 +467,7 @@ class VssProvider:
                         masked.append(shadow.target_uid)
         # NOTIFY_READ_WRITE (broken into ordinary disks) and the recovery notifications need
         # nothing on the array: the mappings stay until OnLunEmpty.
-        log.info("vss call", call=call, flags=f"0x{flags:X}", luns=len(hits), masked=len(masked))
+        log.info("vss call", call=call, flags=f"0x{flags:X}", luns=len(uids), masked=len(masked))
         return {"masked": masked}
 
     def ResyncLuns(self, source_luns: Sequence[LunInfo], target_luns: Sequence[LunInfo]) -> dict:

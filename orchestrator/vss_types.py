@@ -102,17 +102,17 @@ def clean_uid(text: str) -> str | None:
 class Identifier:
     """One VDS_STORAGE_IDENTIFIER of SCSI inquiry page 0x83."""
 
-    code_set: str = "binary"       # binary | ascii | utf8
-    type: str = "naa"              # naa | eui64 | vendor | t10 | fcph | scsi_name ...
+    code_set: str = "binary"       # reserved | binary | ascii | utf8 (docs/SERVICE.md, Types)
+    type: str = "naa"              # vendor | t10 | eui64 | naa | port_relative | ... | scsi_name
     association: str = "lun"       # lun | port | target
     id: str = ""
 
 
 @dataclass
 class Interconnect:
-    """VDS_INTERCONNECT: how the LUN is reached (a port WWPN or an iSCSI target)."""
+    """VDS_INTERCONNECT: how the LUN is reached; address and port are hex of their bytes."""
 
-    type: str = "fcp"              # fcp | iscsi | scsi | unknown
+    type: str = "unknown"          # the address type: unknown | fcfs | fcph | fcph3 | mac | scsi
     address: str = ""
     port: str = ""
 
@@ -127,6 +127,9 @@ class LunInfo:
     serial: str = ""
     bus_type: str = "unknown"
     device_type: int = 0           # SCSI peripheral type: 0 = direct-access disk
+    device_type_modifier: int = 0
+    command_queueing: bool = False
+    disk_signature: str = ""       # a GUID "{...}"; "" = none (GUID_NULL)
     identifiers: list[Identifier] = field(default_factory=list)
     interconnects: list[Interconnect] = field(default_factory=list)
 
@@ -164,11 +167,14 @@ class LunInfo:
         if extra:
             raise ValueError(f"unknown LUN information field {sorted(extra)[0]!r}")
         data = dict(data)
-        for name in ("vendor", "product", "revision", "serial", "bus_type"):
+        for name in ("vendor", "product", "revision", "serial", "bus_type", "disk_signature"):
             if name in data and not isinstance(data[name], str):
                 raise ValueError(f"LUN information field {name!r} must be a string")
-        if "device_type" in data and (not isinstance(data["device_type"], int) or isinstance(data["device_type"], bool)):
-            raise ValueError("LUN information field 'device_type' must be an integer")
+        for name in ("device_type", "device_type_modifier"):
+            if name in data and (not isinstance(data[name], int) or isinstance(data[name], bool)):
+                raise ValueError(f"LUN information field {name!r} must be an integer")
+        if "command_queueing" in data and not isinstance(data["command_queueing"], bool):
+            raise ValueError("LUN information field 'command_queueing' must be true or false")
         data["identifiers"] = [_sub(Identifier, i) for i in _list(data.get("identifiers", []), "identifiers")]
         data["interconnects"] = [_sub(Interconnect, i) for i in _list(data.get("interconnects", []), "interconnects")]
         return cls(**data)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian/Ubuntu-like machine: system packages the tests
-# use (third-party CIM client, Go toolchain for the vcsim harness) and a virtualenv
+# use (third-party CIM client, Go toolchain for the vcsim harness, mingw-w64 and Wine
+# for the native VSS provider DLL) and a virtualenv
 # with the project installed in editable mode.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +11,8 @@ want_apt=()
 command -v wbemcli >/dev/null 2>&1 || want_apt+=(sblim-wbemcli)
 command -v go >/dev/null 2>&1 || want_apt+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/vmware/govmomi ] || want_apt+=(golang-github-vmware-govmomi-dev)
+command -v x86_64-w64-mingw32-g++-posix >/dev/null 2>&1 || want_apt+=(g++-mingw-w64-x86-64-posix)
+command -v wine >/dev/null 2>&1 || want_apt+=(wine wine64)
 if [ "${#want_apt[@]}" -gt 0 ] && [ "${VSSORCH_NO_APT:-}" != 1 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -q >/dev/null
