@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator import batch as batches
 from orchestrator.config import config_path, load_config
 from orchestrator.errors import VssError
 from orchestrator.output import Progress, emit, guarded
@@ -30,6 +29,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from orchestrator import batch as batches      # its YAML checker and data client: only here
     batch = batches.load(Path(args.file))          # no array touched before this passes
     report_path = Path(args.report) if args.report else None
     if report_path is not None and report_path.is_dir():
