@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import bench_array, bench_lifecycle, bench_vss
+from bench import bench_array, bench_cli, bench_lifecycle, bench_scale, bench_vss
 
 
 def main(argv: list[str]) -> int:
@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"usage: python -m bench [--quick] (unknown: {' '.join(unknown)})", file=sys.stderr)
         return 2
-    for bench in (bench_array, bench_lifecycle, bench_vss):
+    for bench in (bench_array, bench_cli, bench_scale, bench_lifecycle, bench_vss):
         print(f"\n##### {bench.__name__}")
         sys.stdout.flush()
         if bench.main(quick) != 0:

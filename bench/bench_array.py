@@ -3,13 +3,24 @@ call on one host view (20 volumes), ExposePaths/HidePaths and a query for 64
 volumes by UID, on a small and a large array.
 The point: the cost must not grow with the array's size.
 
+And the array's own capacity on one core (issue 17: at least 1,000 GetInstance/s):
+the request handler called in this process on one thread (decode, run, encode), and
+over HTTPS as GetInstance requests per CPU second of the array's process.
+
     .venv/bin/python -m bench.bench_array [--quick]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
+import time
 from pathlib import Path
+
+import pywbem
+from pywbem import _cim_xml as X
+from pywbem._tupleparse import TupleParser
+from pywbem._tupletree import xml_to_tupletree_sax
 
 from bench.common import print_table, summary, timed, write_json
 from tests.support.arrayproc import ROOT, ArrayProcess
@@ -66,6 +77,58 @@ def measure(sim: ArrayProcess, reps: int) -> list[dict]:
     return rows
 
 
+def request_body(method: str, namespace: str, **params) -> bytes:
+    """An intrinsic request as pywbem's client writes it."""
+    ns = X.LOCALNAMESPACEPATH([X.NAMESPACE(n) for n in namespace.split("/")])
+    call = X.IMETHODCALL(method, ns, [X.IPARAMVALUE(k, v.tocimxml()) for k, v in params.items()])
+    return X.CIM(X.MESSAGE(X.SIMPLEREQ(call), "1001", "1.0"), "2.0", "2.0").toxml().encode()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_core(seed: Path, reps: int) -> list[dict]:
+    """GetInstance of one volume: the handler in this process, then over HTTPS per CPU
+    second of the array's process (the client runs on the other core)."""
+    from simulator.array import Array
+    from simulator.seed import apply_seed
+    from simulator.server import ArrayService
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        array = Array(Path(tmp) / "state")
+        apply_seed(array, seed)
+        service = ArrayService(array)
+        names = service.handle_cim(request_body("EnumerateInstanceNames", array.namespace,
+                                                ClassName=pywbem.CIMClassName("IBMTSSVC_StorageVolume")))[0]
+        reply = TupleParser().parse_cim(xml_to_tupletree_sax(names, "reply"))
+        _, _, (_, _, (_, _, (_, _, [(_, _, paths)]))) = reply
+        body = request_body("GetInstance", array.namespace, InstanceName=paths[8])
+        assert b"<INSTANCE " in service.handle_cim(body)[0]
+        t0 = time.process_time()
+        for _ in range(reps * 10):
+            service.handle_cim(body)
+        cpu = time.process_time() - t0
+        rows.append({"where": "handler, in process", "requests": reps * 10, "requests per CPU s": reps * 10 / cpu})
+        array.store.close()
+        sim = ArrayProcess(Path(tmp) / "served", seed=seed).start()
+        try:
+            conn = sim.conn()
+            path = conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")[8]
+            conn.GetInstance(path)
+            c0, t0 = cpu_seconds(sim.proc.pid), time.perf_counter()
+            for _ in range(reps * 5):
+                conn.GetInstance(path)
+            cpu, wall = cpu_seconds(sim.proc.pid) - c0, time.perf_counter() - t0
+            rows.append({"where": "HTTPS, array process", "requests": reps * 5,
+                         "requests per CPU s": reps * 5 / cpu if cpu else float("inf"),
+                         "requests/s (one client)": reps * 5 / wall})
+        finally:
+            sim.stop()
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="small sizes and few repetitions (CI)")
@@ -88,7 +151,14 @@ def main(argv=None) -> int:
                 sim.stop()
     print_table("embedded array, HTTPS, one client", results,
                 ["volumes", "hosts", "operation", "requests/s", "mean ms", "p95 ms"])
-    print(f"\nwritten to {write_json('array', results)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        seed = Path(tmp) / "seed.yaml"
+        seed.write_text(small_seed(100, 10))
+        core = one_core(seed, reps)
+    print_table("GetInstance(volume) on one core (target: 1,000 requests per CPU second)", core,
+                ["where", "requests", "requests per CPU s", "requests/s (one client)"])
+    name = "array" + ("-quick" if args.quick else "")
+    print(f"\nwritten to {write_json(name, {'operations': results, 'one_core': core})}")
     return 0
 
 

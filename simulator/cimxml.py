@@ -1,7 +1,8 @@
 """CIM-XML on the wire: decode a request into plain Python, encode a response.
 
-pywbem's own tuple parser reads requests (its server-side parse functions) and its
-CIM-XML element classes write responses; nothing here builds XML by hand.
+pywbem's own tuple parser reads requests (its server-side parse functions); responses
+are written as text by xmlwrite.py, element for element what pywbem's CIM-XML element
+classes would write (checked in tests/array/test_xmlwrite.py), without a DOM.
 """
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import re
 from dataclasses import dataclass, field
 
 from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
-from pywbem import _cim_xml as X
 from pywbem._cim_obj import cimvalue
-from pywbem._cim_types import atomic_to_cim_xml
 from pywbem._tupleparse import TupleParser
 from pywbem._tupletree import xml_to_tupletree_sax
 
 from pywbem import CIMError, ParseError, XMLParseError
+
+from . import xmlwrite as W
 
 CIM_ERR_FAILED = 1
 CIM_ERR_INVALID_NAMESPACE = 3
@@ -108,34 +109,28 @@ def typed_param(raw, cimtype: str, is_array: bool):
     return cimvalue(raw, cimtype)
 
 
-# A NULL property, an empty array or an empty string is an empty element; minidom
-# writes it self-closed, which sblim's wbemcli cannot parse, so it is written as an
-# open/close pair (the same XML).
+# A NULL property, an empty array or an empty string is an empty element, which
+# xmlwrite (like pywbem) writes self-closed; sblim's wbemcli cannot parse that form,
+# so the reply carries an open/close pair (the same XML).
 _EMPTY_PROPERTY = re.compile(r"<(PROPERTY(?:\.ARRAY|\.REFERENCE)?|VALUE(?:\.ARRAY)?)((?: [^<>]*)?)/>")
 
 
-def _envelope(message_id: str, response) -> bytes:
-    doc = X.CIM(X.MESSAGE(X.SIMPLERSP(response), message_id, "1.0"), "2.0", "2.0")
-    text = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", doc.toxml())
+def _envelope(message_id: str, response: str) -> bytes:
+    response = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", response)
     # Some clients (sblim wbemcli) insist on the XML declaration.
-    return b'<?xml version="1.0" encoding="utf-8" ?>\n' + text.encode("utf-8")
+    return (f'<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+            f'<MESSAGE ID="{W.attr(message_id)}" PROTOCOLVERSION="1.0"><SIMPLERSP>{response}'
+            f'</SIMPLERSP></MESSAGE></CIM>').encode("utf-8")
+
+
+def _response(tag: str, method: str, body: str | None) -> str:
+    return W.element(tag, f' NAME="{W.attr(method)}"', body)
 
 
 def error_response(req: Request, failure: CIMFailure) -> bytes:
-    err = X.ERROR(str(failure.status), failure.description)
-    if req.kind == "intrinsic":
-        return _envelope(req.message_id, X.IMETHODRESPONSE(req.method, err))
-    return _envelope(req.message_id, X.METHODRESPONSE(req.method, err))
-
-
-def _value_xml(value):
-    if isinstance(value, list):
-        if value and isinstance(value[0], CIMInstanceName):
-            return X.VALUE_REFARRAY([X.VALUE_REFERENCE(v.tocimxml()) for v in value])
-        return X.VALUE_ARRAY([X.VALUE(atomic_to_cim_xml(v)) for v in value])
-    if isinstance(value, CIMInstanceName):
-        return X.VALUE_REFERENCE(value.tocimxml())
-    return X.VALUE(atomic_to_cim_xml(value))
+    err = f'<ERROR CODE="{failure.status}" DESCRIPTION="{W.attr(failure.description)}"/>'
+    tag = "IMETHODRESPONSE" if req.kind == "intrinsic" else "METHODRESPONSE"
+    return _envelope(req.message_id, _response(tag, req.method, err))
 
 
 def _scoped(decl: CIMQualifierDeclaration) -> CIMQualifierDeclaration:
@@ -151,59 +146,52 @@ def _scoped(decl: CIMQualifierDeclaration) -> CIMQualifierDeclaration:
 
 def method_response(req: Request, rc: int, out: list[tuple[str, str, object]]) -> bytes:
     """out: (name, CIM type, value); arrays of references get type 'reference'."""
-    children = [X.RETURNVALUE(X.VALUE(str(rc)), param_type="uint32")]
+    body = [f'<RETURNVALUE PARAMTYPE="uint32"><VALUE>{rc}</VALUE></RETURNVALUE>']
     for name, cimtype, value in out:
         if value is None:
             continue
-        children.append(X.PARAMVALUE(name, _value_xml(value), cimtype))
-    return _envelope(req.message_id, X.METHODRESPONSE(req.method, children))
+        body.append(f'<PARAMVALUE NAME="{W.attr(name)}" PARAMTYPE="{cimtype}">'
+                    f'{W.typed_value(value, cimtype)}</PARAMVALUE>')
+    return _envelope(req.message_id, _response("METHODRESPONSE", req.method, "".join(body)))
+
+
+_WITH_PATH = ("Associators", "References", "ExecQuery")
+_NAMES_WITH_PATH = ("AssociatorNames", "ReferenceNames")
+
+
+def _item(req: Request, obj, host: str) -> str:
+    if isinstance(obj, CIMInstance):
+        if req.method in _WITH_PATH:
+            return (f"<VALUE.OBJECTWITHPATH>{W.instance_path(obj.path, host=host)}"
+                    f"{W.instance(obj, ignore_path=True)}</VALUE.OBJECTWITHPATH>")
+        if req.method == "GetInstance":
+            return W.instance(obj, ignore_path=True)
+        # EnumerateInstances: VALUE.NAMEDINSTANCE (path without namespace)
+        return (f"<VALUE.NAMEDINSTANCE>{W.instance_name(obj.path)}"
+                f"{W.instance(obj, ignore_path=True)}</VALUE.NAMEDINSTANCE>")
+    if isinstance(obj, CIMInstanceName):
+        if req.method in _NAMES_WITH_PATH:
+            return f"<OBJECTPATH>{W.instance_path(obj, host=host)}</OBJECTPATH>"
+        return W.instance_name(obj)
+    if isinstance(obj, CIMClassName):
+        if req.method in _NAMES_WITH_PATH:
+            return f"<OBJECTPATH>{W.class_path(obj, host=host)}</OBJECTPATH>"
+        return W.class_name(obj.classname)
+    if isinstance(obj, CIMClass):
+        if req.method in ("Associators", "References"):
+            path = W.class_path(CIMClassName(obj.classname, namespace=req.namespace, host=host))
+            return f"<VALUE.OBJECTWITHPATH>{path}{W.klass(obj)}</VALUE.OBJECTWITHPATH>"
+        return W.klass(obj)
+    if isinstance(obj, CIMQualifierDeclaration):
+        return W.qualifier_declaration(_scoped(obj))
+    if isinstance(obj, str):
+        return W.class_name(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 def intrinsic_response(req: Request, result, host: str) -> bytes:
     """result: None, or a list of instances / names / classes / qualifier declarations."""
     if result is None:
-        return _envelope(req.message_id, X.IMETHODRESPONSE(req.method))
-    items = []
-    for obj in result:
-        if isinstance(obj, CIMInstance):
-            if req.method in ("Associators", "References", "ExecQuery"):
-                path = obj.path.copy()
-                path.host = host
-                items.append(X.VALUE_OBJECTWITHPATH(path.tocimxml(), obj.tocimxml(ignore_path=True)))
-            elif req.method == "GetInstance":
-                items.append(obj.tocimxml(ignore_path=True))
-            else:  # EnumerateInstances: VALUE.NAMEDINSTANCE (path without namespace)
-                obj = obj.copy()
-                obj.path.namespace = None
-                obj.path.host = None
-                items.append(obj.tocimxml())
-        elif isinstance(obj, CIMInstanceName):
-            if req.method in ("AssociatorNames", "ReferenceNames"):
-                path = obj.copy()
-                path.host = host
-                items.append(X.OBJECTPATH(path.tocimxml()))
-            else:
-                path = obj.copy()
-                path.namespace = None
-                path.host = None
-                items.append(path.tocimxml())
-        elif isinstance(obj, CIMClassName):
-            if req.method in ("AssociatorNames", "ReferenceNames"):
-                path = obj.copy()
-                path.host = host
-                items.append(X.OBJECTPATH(path.tocimxml()))
-            else:
-                items.append(X.CLASSNAME(obj.classname))
-        elif isinstance(obj, CIMClass):
-            if req.method in ("Associators", "References"):
-                path = CIMClassName(obj.classname, namespace=req.namespace, host=host)
-                items.append(X.VALUE_OBJECTWITHPATH(path.tocimxml(), obj.tocimxml()))
-            else:
-                items.append(obj.tocimxml())
-        elif isinstance(obj, CIMQualifierDeclaration):
-            items.append(_scoped(obj).tocimxml())
-        elif isinstance(obj, str):
-            items.append(X.CLASSNAME(obj))
-        else:
-            raise TypeError(f"cannot encode {type(obj).__name__}")
-    return _envelope(req.message_id, X.IMETHODRESPONSE(req.method, X.IRETURNVALUE(items)))
+        return _envelope(req.message_id, _response("IMETHODRESPONSE", req.method, None))
+    items = "".join(_item(req, obj, host) for obj in result)
+    return _envelope(req.message_id, _response("IMETHODRESPONSE", req.method, W.element("IRETURNVALUE", "", items)))

@@ -10,11 +10,6 @@ from pathlib import Path
 
 import structlog
 
-from .array import Array
-from .seed import SeedError, apply_seed
-from .server import ArrayServer
-from .tls import ensure_certificate
-
 log = structlog.get_logger("simulator")
 
 DEFAULT_USER = "superuser"
@@ -36,7 +31,13 @@ class ServeOptions:
     password: str = DEFAULT_PASSWORD
 
 
-def build_server(opts: ServeOptions) -> ArrayServer:
+def build_server(opts: ServeOptions):
+    # The array's modules (pywbem, cryptography) load here, not on import: `vssorch`
+    # registers this command's options on every start.
+    from .array import Array
+    from .seed import apply_seed
+    from .server import ArrayServer
+    from .tls import ensure_certificate
     array = Array(opts.state, namespace=opts.namespace, time_scale=opts.time_scale)
     if opts.seed is not None:
         apply_seed(array, opts.seed)
@@ -96,6 +97,8 @@ def _log_to_stderr() -> None:
 
 def main(argv=None) -> int:  # python -m simulator.serve, for tests that want no product code
     import argparse
+
+    from .seed import SeedError
     _log_to_stderr()
     p = argparse.ArgumentParser(prog="python -m simulator.serve")
     add_arguments(p)

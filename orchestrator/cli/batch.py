@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator import batch as batches
 from orchestrator.config import config_path, load_config
 from orchestrator.errors import VssError, as_vss_error
 from orchestrator.output import Progress, emit, guarded
@@ -34,8 +33,10 @@ def register(sub) -> None:
 def check_report_path(path: Path) -> None:
     """--report must be writable before anything runs: a report that cannot be written
     after the jobs ran would lose what they did. Nothing is created here."""
+    from orchestrator.batch import BatchError
+
     def refuse(why: str):
-        raise batches.BatchError(f"--report {path}", why, 2506)
+        raise BatchError(f"--report {path}", why, 2506)
     if path.is_dir():
         refuse("is a folder, not a file")
     folder = path.parent
@@ -56,6 +57,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
+    from orchestrator import batch as batches      # its YAML checker and data client: only here
     batch = batches.load(Path(args.file))          # no array touched before this passes
     report_path = Path(args.report) if args.report else None
     if report_path is not None:

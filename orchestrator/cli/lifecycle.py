@@ -2,18 +2,40 @@
 (the lifecycle state tables as diagrams)."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
 from orchestrator.config import config_path, load_config
 from orchestrator.errors import VssError
-from states.create import CreateLifecycle
-from states.delete import DeleteLifecycle
-from states.exposure import ExposeLifecycle, UnexposeLifecycle
-from states.restore import RestoreLifecycle
 
-LIFECYCLES = {lc.KIND: lc for lc in (CreateLifecycle, DeleteLifecycle, RestoreLifecycle,
-                                     ExposeLifecycle, UnexposeLifecycle)}
+
+@functools.cache
+def lifecycles() -> dict:
+    """Kind -> lifecycle class. states/ (and transitions) load when a command needs them,
+    not on every start of `vssorch`."""
+    from states.create import CreateLifecycle
+    from states.delete import DeleteLifecycle
+    from states.exposure import ExposeLifecycle, UnexposeLifecycle
+    from states.restore import RestoreLifecycle
+    return {lc.KIND: lc for lc in (CreateLifecycle, DeleteLifecycle, RestoreLifecycle,
+                                   ExposeLifecycle, UnexposeLifecycle)}
+
+
+def __getattr__(name: str):
+    if name == "LIFECYCLES":
+        return lifecycles()
+    raise AttributeError(name)
+
+
+class _Kinds:
+    """`states`' choices for argparse, read when `states` runs or shows its help."""
+
+    def __iter__(self):
+        return iter(sorted(lifecycles()))
+
+    def __contains__(self, kind) -> bool:
+        return kind in lifecycles()
 
 
 def register(sub) -> None:
@@ -22,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_cleanup)
     p = sub.add_parser("states", help="print the lifecycle state tables as diagrams")
-    p.add_argument("kind", nargs="?", choices=sorted(LIFECYCLES), help="one lifecycle (default: all)")
+    p.add_argument("kind", nargs="?", choices=_Kinds(), metavar="KIND",
+                   help="one lifecycle kind, such as create (default: all)")
     p.add_argument("--format", choices=("mermaid", "table"), default="mermaid")
     p.set_defaults(func=run_states)
 
@@ -68,9 +91,9 @@ def table(cls) -> str:
 
 
 def run_states(args) -> int:
-    kinds = [args.kind] if args.kind else list(LIFECYCLES)
+    kinds = [args.kind] if args.kind else list(lifecycles())
     for kind in kinds:
-        cls = LIFECYCLES[kind]
+        cls = lifecycles()[kind]
         print(mermaid(cls) if args.format == "mermaid" else table(cls))
         print()
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 from simulator import serve as sim_serve
-from simulator.seed import SeedError
 
 
 def register(sub) -> None:
@@ -17,6 +16,7 @@ def register(sub) -> None:
 
 
 def run_serve(args) -> int:
+    from simulator.seed import SeedError
     try:
         opts = sim_serve.options_from(args)
         return sim_serve.serve(opts)

@@ -1,0 +1,274 @@
+"""What the cost of a command must not depend on (issue 17), each measured side by side
+in one run and shown as a ratio with its target:
+
+- array size: `vssorch batch` (one-volume create and delete), `inspurvcfg listvols /
+  add / rem / testsnapshot` and the first create of a process, on a 100-volume array and
+  on one with 10,000 more volumes and 1,000 more hosts (target 1.5x);
+- free pool: an 8-volume create with 64 and with 2,000 free targets (target 1.3x);
+- live copies: GetInstance with none and with 1,000 copying mappings, real time scale
+  (target 1.5x);
+- service hold: CommitSnapshots as the requestor sees it against the one array request
+  it sends, at 64 volumes (target 1.3x).
+
+Array requests are counted for every row; `--quick` runs small versions of each.
+
+    .venv/bin/python -m bench.bench_scale [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import print_table, summary, timed, write_json
+from orchestrator.config import load_config
+from orchestrator.engine import Orchestrator
+from orchestrator.records import SetOptions
+from tests.support.arrayproc import ROOT, ArrayProcess
+
+APP_IQN = "iqn.2026-11.example:app"
+SEED = """
+pools: [{name: Pool0, capacity: 16384TiB}]
+hosts:
+  - {name: vss_free_host, wwpns: ["5000000000000000"]}
+  - {name: vss_res_host, wwpns: ["5000000000000001"]}
+  - {name: app, iqns: ["%(iqn)s"]}
+%(hosts)svolumes:
+  - {name: "src{n:04d}", count: %(sources)d, size: %(size)s, pool: Pool0, map: app}
+  - {name: "tgt{n:04d}", count: %(targets)d, size: %(size)s, pool: Pool0, map: vss_free_host}
+  - {name: spare, size: 1GiB, pool: Pool0}
+  - {name: "other{n:05d}", count: %(other)d, size: 2GiB, pool: Pool0}
+%(mappings)s"""
+
+
+def seed_text(sources: int, targets: int, other: int, hosts: int = 0, size: str = "1GiB") -> str:
+    """Extra hosts see ten of the `other` volumes each, as the scale seed's hosts do."""
+    extra = f'  - {{name: "fill{{n:04d}}", count: {hosts}, wwpns: ["21000024FF{{n:06X}}"]}}\n' if hosts else ""
+    own = ", ".join(f'"other{{n:04d}}{i}"' for i in range(10))
+    maps = f'mappings:\n  - {{host: "fill{{n:04d}}", count: {hosts}, volumes: [{own}]}}\n' if hosts else ""
+    return SEED % {"iqn": APP_IQN, "hosts": extra, "sources": sources, "targets": targets, "size": size,
+                   "other": max(1, other), "mappings": maps}
+
+
+def start(tmp: Path, text: str, time_scale: float = 1000) -> ArrayProcess:
+    seed = tmp / "seed.yaml"
+    seed.write_text(text)
+    return ArrayProcess(state=tmp / "array", http=True, seed=seed, time_scale=time_scale).start()
+
+
+def write_config(tmp: Path, sim: ArrayProcess, **params) -> Path:
+    port = sim.url.rsplit(":", 1)[1]
+    cfg = tmp / "config.yaml"
+    cfg.write_text(f"cimomHost: 127.0.0.1\ncimomPort: {port}\nusername: superuser\npassword: passw0rd\n"
+                   f"usingSSL: false\nstateDir: {tmp / 'state'}\ncimomTimeout: 1800000\n"
+                   + "".join(f"{k}: {v}\n" for k, v in params.items()))
+    return cfg
+
+
+def requests(sim: ArrayProcess) -> int:
+    return int(sim.admin("GET", "stats")["total"])
+
+
+def counted(sim: ArrayProcess, fn) -> tuple[float, int]:
+    """(ms, array requests) of fn()."""
+    sim.admin("DELETE", "stats")
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000, requests(sim)
+
+
+def command(module: str, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(args)}: {done.stderr.strip()[-500:]}")
+
+
+def uids(sim: ArrayProcess, names: list[str]) -> list[str]:
+    conn = sim.conn(timeout=1800)
+    quoted = ", ".join(f"'{n}'" for n in names)
+    found = {str(v["ElementName"]): str(v["Name"]) for v in conn.ExecQuery(
+        "WQL", f"SELECT ElementName, Name FROM CIM_StorageVolume WHERE ElementName IN ({quoted})")}
+    return [found[n] for n in names]
+
+
+def create(orch: Orchestrator, set_id: str, sources: list[str]) -> None:
+    orch.prepare(set_id, sources, SetOptions())
+    orch.commit(set_id)
+    orch.post_commit(set_id)
+
+
+def ratio_row(dimension: str, operation: str, small: dict, big: dict, target: float, key: str = "ms") -> dict:
+    r = big[key] / small[key] if small[key] else float("inf")
+    return {"dimension": dimension, "operation": operation, "small ms": small[key], "large ms": big[key],
+            "ratio": r, "target": target, "within": r <= target,
+            "small rq": small.get("rq"), "large rq": big.get("rq")}
+
+
+# ------------------------------------------------------------------ array size
+ARRAY_OPS = ["batch create+delete (1 volume)", "inspurvcfg listvols all", "inspurvcfg add", "inspurvcfg rem",
+             "inspurvcfg testsnapshot", "first create of a process"]
+
+
+def array_size(extra_volumes: int, extra_hosts: int) -> dict[str, dict]:
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sim = start(tmp, seed_text(8, 64, 26 + extra_volumes, extra_hosts))
+        try:
+            cfg = write_config(tmp, sim, hostAdapter="sim", simInitiator=APP_IQN, backgroundCopy=0)
+            batch = tmp / "batch.yaml"
+            batch.write_text("jobs:\n  - name: one\n    create: {volumes: [src0001]}\n  - delete: {job: one}\n")
+            runs = [("batch create+delete (1 volume)", "orchestrator.cli.main", ["batch", str(batch)]),
+                    ("inspurvcfg listvols all", "orchestrator.cli.inspurvcfg", ["listvols", "all"]),
+                    ("inspurvcfg add", "orchestrator.cli.inspurvcfg", ["add", "spare"]),
+                    ("inspurvcfg rem", "orchestrator.cli.inspurvcfg", ["rem", "spare"]),
+                    ("inspurvcfg testsnapshot", "orchestrator.cli.inspurvcfg", ["testsnapshot", "src0002"])]
+            for name, module, args in runs:
+                cli = ["--config", str(cfg)]
+                argv = [*args[:1], *cli, *args[1:]] if module.endswith("main") else [*cli, *args]
+                ms, rq = counted(sim, lambda: command(module, *argv))
+                out[name] = {"ms": ms, "rq": rq}
+            source = uids(sim, ["src0003"])
+            orch = Orchestrator.from_config(load_config(cfg), consumer=None)
+            ms, rq = counted(sim, lambda: create(orch, "first", source))
+            out["first create of a process"] = {"ms": ms, "rq": rq}
+            orch.delete(set_id="first")
+        finally:
+            sim.stop()
+    return out
+
+
+# ------------------------------------------------------------------ free pool
+def free_pool(free: int, reps: int) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sim = start(tmp, seed_text(8, free, 1))
+        try:
+            orch = Orchestrator.from_config(load_config(write_config(tmp, sim, backgroundCopy=0)), consumer=None)
+            sources = uids(sim, [f"src{n:04d}" for n in range(8)])
+            create(orch, "warm", sources[:1])          # the process's one-time lookups
+            orch.delete(set_id="warm")
+            times, counts = [], []
+            for i in range(reps):
+                ms, rq = counted(sim, lambda i=i: create(orch, f"eight-{i}", sources))
+                times.append(ms)
+                counts.append(rq)
+                orch.delete(set_id=f"eight-{i}")
+        finally:
+            sim.stop()
+    return {"ms": statistics.median(times), "rq": max(counts)}
+
+
+# ------------------------------------------------------------------ live copies
+def live_copies(mappings: int, reps: int) -> tuple[dict, dict]:
+    """GetInstance of an unrelated volume with no mapping, then with `mappings` copying
+    (background copy at rate 50 of 10 GiB volumes: over an hour at real time scale).
+    All sets are prepared before any starts, so that building them does not itself pay
+    for the copies (what is measured here)."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sim = start(tmp, seed_text(mappings, mappings, 1, size="10GiB"), time_scale=1)
+        try:
+            conn = sim.conn(timeout=1800)
+            vol = [v.path for v in conn.ExecQuery(
+                "WQL", "SELECT * FROM CIM_StorageVolume WHERE ElementName = 'other00000'")][0]
+            conn.GetInstance(vol)
+            before = summary(timed(lambda: conn.GetInstance(vol), reps))
+            orch = Orchestrator.from_config(load_config(write_config(tmp, sim, backgroundCopy=50)), consumer=None)
+            sources = uids(sim, [f"src{n:04d}" for n in range(mappings)])
+            sets = [(f"copy-{i}", sources[i:i + 64]) for i in range(0, mappings, 64)]
+            for set_id, chunk in sets:
+                orch.prepare(set_id, chunk, SetOptions())
+            for step in (orch.commit, orch.post_commit):
+                for set_id, _ in sets:
+                    step(set_id)
+            after = summary(timed(lambda: conn.GetInstance(vol), reps))
+            copying = sum(str(m["Status"]) == "copying" for m in conn.EnumerateInstances(
+                "IBMTSSVC_LocalStorageSynchronized", PropertyList=["Status"]))
+        finally:
+            sim.stop()
+    return ({"ms": before["mean_ms"], "rq": 1, "mappings": 0},
+            {"ms": after["mean_ms"], "rq": 1, "mappings": copying})
+
+
+# ------------------------------------------------------------------ service hold
+def service_hold(volumes: int, reps: int) -> tuple[dict, dict]:
+    """CommitSnapshots as the requestor sees it, against the array request it sends
+    (the consistency group's start, timed around the adapter's call)."""
+    from adapters.cim.array import CimArray
+    from orchestrator.cli.shadow import Requestor
+    from orchestrator.service import Service
+    from orchestrator.service_client import HttpClient
+    starts: list[float] = []
+    original = CimArray.start_group
+
+    def timed_start(self, group_id):
+        t0 = time.perf_counter()
+        try:
+            return original(self, group_id)
+        finally:
+            starts.append((time.perf_counter() - t0) * 1000)
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sim = start(tmp, seed_text(volumes, volumes, 1))
+        svc = Service(write_config(tmp, sim, backgroundCopy=0), host_name="app", listen="127.0.0.1:0").start()
+        client = HttpClient.from_token_file(svc.urls[0], svc.token_path)
+        CimArray.start_group = timed_start
+        try:
+            sources = uids(sim, [f"src{n:04d}" for n in range(volumes)])
+            holds, rqs = [], []
+            for _ in range(reps):
+                req = Requestor(client)
+                res = req.create(sources)
+                holds.append(res["hold_ms"])
+                rqs.append(res["array_requests"].get("CommitSnapshots", 0))
+                req.delete(set_id=res["set_id"])
+        finally:
+            CimArray.start_group = original
+            client.close()
+            svc.stop()
+            sim.stop()
+    return ({"ms": statistics.median(starts), "rq": 1},
+            {"ms": statistics.median(holds), "rq": max(rqs)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    args = parser.parse_args(argv)
+    q = args.quick
+    extra_volumes, extra_hosts = (400, 40) if q else (10_000, 1_000)
+    free_sizes = (16, 200) if q else (64, 2_000)
+    copying, hold_volumes, reps = (32, 8, 2) if q else (1_000, 64, 5)
+
+    name = "scale" + ("-quick" if q else "")
+    rows: list[dict] = []
+
+    def add(*new: dict) -> None:             # written as each dimension ends: a long run keeps its parts
+        rows.extend(new)
+        write_json(name, {"ratios": rows})
+
+    small, big = array_size(0, 0), array_size(extra_volumes, extra_hosts)
+    add(*[ratio_row(f"array size (+{extra_volumes} volumes, +{extra_hosts} hosts)", op, small[op], big[op], 1.5)
+          for op in ARRAY_OPS])
+    add(ratio_row(f"free pool ({free_sizes[0]} vs {free_sizes[1]} targets)", "8-volume create",
+                  free_pool(free_sizes[0], reps), free_pool(free_sizes[1], reps), 1.3))
+    single, hold = service_hold(hold_volumes, reps)
+    add(ratio_row(f"service hold ({hold_volumes} volumes)", "CommitSnapshots vs its array request",
+                  single, hold, 1.3))
+    none, many = live_copies(copying, 50 if q else 100)
+    add(ratio_row(f"live copies (0 vs {many['mappings']} copying)", "GetInstance(volume)", none, many, 1.5))
+    print_table("Cost ratios measured side by side (large / small; ms; rq = array requests)", rows,
+                ["dimension", "operation", "small ms", "large ms", "ratio", "target", "within", "small rq", "large rq"])
+    print(f"\nwritten: {write_json(name, {'ratios': rows})}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
