@@ -12,13 +12,6 @@ from adapters.host.simulated import SimulatedHost
 from tests.support.arrayproc import PASSWORD, USER
 
 
-def give_sources_to(array, port: str, uids) -> None:
-    """Map the sources to the host owning `port` as well: a VM's source disks are LUNs
-    of its hypervisor host, the only sources it may shadow-copy (`array`: a CimArray)."""
-    host = array.host_with_initiator(port)
-    array.map_volumes(host.id, [v.id for v in array.volumes_by_uid(list(uids)).values()])
-
-
 class PassThroughGuest(SimulatedHost):
     """The VM: it sees its pass-through disks and has no initiator of its own."""
 
