@@ -29,7 +29,7 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
-from adapters.cim.model import AttachRefused, FcMap, OutcomeUnknown, Volume
+from adapters.cim.model import AttachRefused, FcMap, Host, OutcomeUnknown, Volume
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
@@ -127,7 +127,7 @@ class CreateLifecycle(Lifecycle):
                     shadow.target_id, shadow.reused_fcmap = reuse.target_id, True
         self.objects = [s.source_id for s in shadows]
 
-    def _check_sources_are_mine(self, home, vols: list[Volume]) -> None:
+    def _check_sources_are_mine(self, home: Host, vols: list[Volume]) -> None:
         """A source is a volume this host uses (mapped to it) or a transportable shadow
         copy it may import (on the reserved host); anything else is another host's data."""
         mine = {v.id for v in self.array.host_volumes(home.id)}
