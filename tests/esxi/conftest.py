@@ -115,8 +115,8 @@ def esx_array(tmp_path):
     seed = tmp_path / "seed.yaml"
     hosts = f'  - {{name: esx_host, wwpns: ["{FC_WWPNS[0]}", "{FC_WWPNS[1]}"]}}\n'
     # the sources are the VM's pRDMs, so LUNs of the ESXi host too (a VM copies only those)
-    text = DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1)
-    seed.write_text(text.replace("map: vss_iscsi_host}", "map: [vss_iscsi_host, esx_host]}"))
+    shared = "mappings:\n  - {host: esx_host, volumes: [vss_src_vol, vss_src_vol2], force: true}\n"
+    seed.write_text(DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1) + shared)
     proc = ArrayProcess(state=tmp_path / "array", http=True, seed=seed, time_scale=1000).start()
     yield proc
     proc.stop()
