@@ -46,6 +46,7 @@ from orchestrator.cli.listing import BadInput, all_volumes, resolve
 from orchestrator.config import Config
 from orchestrator.errors import VssError, as_vss_error
 from orchestrator.records import SetOptions
+from states.delete import DeleteLifecycle, Item
 
 log = structlog.get_logger("vssorch.batch")
 
@@ -438,10 +439,24 @@ class Runner:
                     out.detail = f"set {out.set_id} aborted"
                 except VssError as exc:
                     log.error("abort failed", set_id=out.set_id, error=exc.detail)
+                    self._leave_delete(out.set_id)
             self.sets.pop(job.name, None)
         if self.orch.unfinished():
             for row in self.orch.cleanup():
                 log.info("batch cleanup", **row)
+
+    def _leave_delete(self, set_id: str) -> None:
+        """The abort of a finished set failed (the array went away): record its delete,
+        asked and not begun, so that `vssorch cleanup` finishes it. A set with a lifecycle
+        still in its file is left to that lifecycle's own recovery."""
+        if any(key == f"set-{set_id}" for key, _ in self.orch.unfinished()):
+            return
+        record = self.orch.get_set(set_id)
+        lcid = uuid.uuid4().hex[:8]
+        lc = DeleteLifecycle(lcid, [Item(set_id, s) for s in record.shadows], self.orch.ctx,
+                             persist=None, find=None, forget=None)
+        self.orch.store.save(f"delete-{lcid}", lc.snapshot())
+        log.warning("set left for cleanup to delete", set_id=set_id, lifecycle=lcid)
 
     # ---- the actions
     def _read(self, initiator: str, uid: str, length: int) -> str:

@@ -290,6 +290,7 @@ class Config:
     res_host_name: str = _param("resHostName", _name(required=True), "vss_res_host")
     host_adapter: str = _param("hostAdapter", _choice("auto", "windows", "linux", "sim"), "auto")
     sim_initiator: str = _param("simInitiator", Kind(_initiator), "")
+    restore_stall_seconds: int = _param("restoreStallSeconds", _integer(1, _INT32_MAX), 600)
 
 
 PARAMS: tuple[Param, ...] = tuple(

@@ -36,8 +36,6 @@ log = structlog.get_logger("vssorch.engine")
 
 _SET_ID = re.compile(r"^[A-Za-z0-9_.{}-]{1,80}$")
 COMMITTED = CreateLifecycle.STATES.index("committed")
-# with no progress for this long, waiting for a copy gives up (740)
-STALL_SECONDS = 600.0
 
 
 def settings_from(config: Config) -> Settings:
@@ -290,10 +288,12 @@ class Orchestrator:
         self.store.delete(key)
 
     def _wait(self, done: Callable[[], bool], what: str) -> None:
-        last, since = None, self._clock()
+        """Until done() (callers make it true when their copy moves on); 740 after
+        restoreStallSeconds without it."""
+        limit, since = self.config.restore_stall_seconds, self._clock()
         while not done():
-            if self._clock() - since > STALL_SECONDS:
-                raise VssError(740, f"{what} made no progress for {STALL_SECONDS:.0f} s")
+            if self._clock() - since > limit:
+                raise VssError(740, f"{what} made no progress for {limit} s")
             self._sleep(0.2)
 
     # ------------------------------------------------------------ hosts

@@ -37,6 +37,10 @@ from orchestrator.vss_types import (ALL_ATTRS, ORDER, RESULT_ONLY, Attr, HResult
 log = structlog.get_logger("vssorch.vss")
 
 MAX_VOLUMES = 64               # VSS's own limit for one snapshot set
+# phases in which the engine holds the set's create lifecycle, and those after creation
+ENGINE_PHASES = (Phase.PREPARED, Phase.PRECOMMITTED, Phase.COMMITTED)
+FINISHED = (Phase.POSTCOMMITTED, Phase.FINAL)
+CASCADE_RESTORED = 300          # the manual's "newer and current cascaded localcopies deleted"
 PROVIDER_ID = "{d90dd826-87cf-42ce-a88d-b32caa82025b}"    # the manual's provider (figure 4-6)
 PROVIDER_NAME = "Inspur Storage Volume Shadow Copy Service Hardware Provider"
 PROVIDER_VERSION = "1.00.0.0"
@@ -109,7 +113,9 @@ class VssProvider:
     # ------------------------------------------------------------ plumbing
     @property
     def orch(self) -> Orchestrator:
-        return self._orch()
+        orch = self._orch()
+        orch.ctx.home = self.host_name      # whose volumes sets may copy (the engine may be new)
+        return orch
 
     def _lock(self, set_id: str) -> threading.Lock:
         with self._guard:
@@ -141,11 +147,18 @@ class VssProvider:
     def _step(self, set_id: str, call: str) -> SnapshotSet:
         s = self._state(set_id, call)
         allowed, _ = ORDER[call]
+        if s.phase in ENGINE_PHASES and not self._exists(set_id):
+            self._mark_aborted(s)       # a cleanup rolled it back while the service was down
         if s.phase not in allowed:
             raise VssFault(HResult.VSS_E_BAD_STATE,
                            f"{call} for snapshot set {set_id} in phase {s.phase.value} "
                            f"(needs {' or '.join(p.value for p in allowed if p)})")
         return s
+
+    def _mark_aborted(self, s: SnapshotSet) -> None:
+        log.warning("vss set rolled back outside the service", set_id=s.set_id, phase=s.phase.value)
+        s.phase = Phase.ABORTED
+        self._save(s)
 
     def _run(self, s: SnapshotSet, call: str, fn: Callable[[], object]):
         """Run one engine step; a failure leaves the set aborted (the engine rolled back)."""
@@ -203,8 +216,12 @@ class VssProvider:
 
     # ------------------------------------------------------------ notifications
     def OnLoad(self) -> dict:
-        """The provider is loaded: finish or roll back what a crash left (engine cleanup)."""
+        """The provider is loaded: finish or roll back what a crash left (engine cleanup),
+        then bring the phase files in line: a set being created whose lifecycle is gone
+        was rolled back (its next callback is VSS_E_BAD_STATE); the files of sets aborted
+        before this start, or finished and deleted since, go."""
         report = self._engine("OnLoad", self.orch.cleanup)
+        self._forget_gone(at_load=True)
         self.loaded = True
         return {"cleanup": report}
 
@@ -214,7 +231,7 @@ class VssProvider:
         if force:
             for key, data in self.files.items():
                 s = SnapshotSet.from_json(data)
-                if s.phase not in (Phase.POSTCOMMITTED, Phase.FINAL, Phase.ABORTED):
+                if s.phase not in (*FINISHED, Phase.ABORTED):
                     self.AbortSnapshots(s.set_id)
                     aborted.append(s.set_id)
         self.loaded = False
@@ -359,11 +376,15 @@ class VssProvider:
             return {"phase": s.phase.value}
 
     def AbortSnapshots(self, set_id: str) -> dict:
-        """Undo everything done for the set so far, whatever its phase; again is harmless."""
+        """Undo everything done for the set so far; again is harmless. After
+        PostFinalCommitSnapshots the set is finished: it goes only by OnLunEmpty (VSS's
+        delete), never by an abort."""
         call = "AbortSnapshots"
         with self._lock(set_id):
             s = self._state(set_id, call)
-            if s.phase is not Phase.ABORTED:
+            if s.phase is Phase.FINAL:
+                log.info("vss call", call=call, set_id=set_id, phase=s.phase.value, kept=True)
+            elif s.phase is not Phase.ABORTED:
                 if s.phase is not Phase.PREPARING:
                     self._engine(call, lambda: self._abort_engine(set_id))
                 s.phase = Phase.ABORTED
@@ -489,8 +510,12 @@ class VssProvider:
                 if shadow.shadow_id not in removed:
                     removed += self._engine(call, lambda: self.orch.restore(shadow.shadow_id))
         self._forget_gone()
-        log.info("vss call", call=call, luns=len(hits), removed=len(removed))
-        return {"status": "finished", "removed": removed}
+        out = {"status": "finished", "removed": removed}
+        newer = [i for i in removed if i not in {s.shadow_id for _, s in hits}]
+        if newer:       # manual 5.1: restoring in a cascade deletes the newer shadow copies too
+            out.update(code=CASCADE_RESTORED, message=MESSAGES[CASCADE_RESTORED], cascaded=newer)
+        log.info("vss call", call=call, luns=len(hits), removed=len(removed), code=out.get("code"))
+        return out
 
     # ------------------------------------------------------------ for the requestor driver
     def ListSnapshots(self, set_id: str | None = None) -> dict:
@@ -511,10 +536,14 @@ class VssProvider:
             raise VssFault(HResult.VSS_E_OBJECT_NOT_FOUND, f"ListSnapshots: unknown snapshot set {set_id}", 711)
         return {"sets": out}
 
-    def _forget_gone(self) -> None:
-        """Drop the phase files of finished sets the engine no longer has."""
+    def _forget_gone(self, at_load: bool = False) -> None:
+        """Drop the phase files of finished sets the engine no longer has; at load also
+        those aborted before, and mark a set being created whose lifecycle is gone as
+        aborted (a cleanup rolled it back)."""
         alive = {r.set_id for r in self.orch.sets()}
         for key, data in self.files.items():
             s = SnapshotSet.from_json(data)
-            if s.phase in (Phase.POSTCOMMITTED, Phase.FINAL) and s.set_id not in alive:
+            if (s.phase in FINISHED and s.set_id not in alive) or (at_load and s.phase is Phase.ABORTED):
                 self.files.delete(key)
+            elif at_load and s.phase in ENGINE_PHASES and s.set_id not in alive:
+                self._mark_aborted(s)

@@ -39,6 +39,9 @@ class Context:
     array: ArrayPort
     settings: Settings
     consumer: Consumer | None = None
+    # The array host standing for this machine when there is no consumer: the service's
+    # --host-name (targets go there only when VSS asks, through LocateLuns).
+    home: str | None = None
     # Array hosts by name, read in one request and kept: the free and reserved hosts
     # are set up once by the administrator. fresh() forgets them (after a failure, or
     # when a host may have changed), so a stale id costs one failed operation at most.
@@ -65,3 +68,10 @@ class Context:
             if host is not None:
                 return host
         raise VssError(205, f"no array host has this host's initiators {', '.join((*ini.fc_wwpns, *ini.iscsi_iqns)) or '(none)'}")
+
+    def this_host(self) -> Host | None:
+        """This machine's array host: the consumer's, else the named one; None when the
+        engine runs without either (it then cannot tell whose volumes are whose)."""
+        if self.consumer is not None:
+            return self.consumer_host()
+        return self.host(self.home, 205) if self.home else None

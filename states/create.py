@@ -4,7 +4,8 @@
         --attach--> attached --prepare--> prepared --commit--> committed
         --dissolve--> dissolved --reserve--> reserved --expose--> exposed --finish--> done
 
-check           sizes, offline sources (512), thin targets need copy rate 0 and no
+check           sources are this host's volumes or importable shadow copies (201), sizes,
+                offline sources (512), thin targets need copy rate 0 and no
                 mixing of copy rates in one cascade (800); no array change
 choose_targets  equal-sized targets from the free host's volumes, or new volumes in
                 storagePool (named vss-<id>-t<n>); an incremental mapping of the same
@@ -28,7 +29,7 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
-from adapters.cim.model import AttachRefused, FcMap, OutcomeUnknown, Volume
+from adapters.cim.model import AttachRefused, FcMap, Host, OutcomeUnknown, Volume
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
@@ -93,14 +94,16 @@ class CreateLifecycle(Lifecycle):
         uids = [s.source_uid for s in shadows]
         if not uids:
             raise VssError(400, "no source volumes were given")
-        if self.record.options.expose_here:
-            self.ctx.consumer_host()     # where the targets will go: known before anything changes
+        # this host: where targets will go and whose volumes it may copy, known before anything changes
+        home = self.ctx.this_host()
         if len(set(uids)) != len(uids):
             raise VssError(103, "a source volume is listed twice in one shadow-copy set")
         found = self.array.volumes_by_uid(uids)
         missing = [u for u in uids if u not in found]
         if missing:
             raise VssError(201, f"no volume on this array has UID {missing[0]}")
+        if home is not None:
+            self._check_sources_are_mine(home, [found[u] for u in uids])
         rate = self._copy_rate()
         if self.ctx.settings.pool and self.ctx.settings.thin and rate != 0:
             raise VssError(800, "space-efficient (se) targets need backgroundCopy 0")
@@ -123,6 +126,19 @@ class CreateLifecycle(Lifecycle):
                     shadow.fcmap_id, shadow.fcmap_name = reuse.id, reuse.name
                     shadow.target_id, shadow.reused_fcmap = reuse.target_id, True
         self.objects = [s.source_id for s in shadows]
+
+    def _check_sources_are_mine(self, home: Host, vols: list[Volume]) -> None:
+        """A source is a volume this host uses (mapped to it) or a transportable shadow
+        copy it may import (on the reserved host); anything else is another host's data."""
+        mine = {v.id for v in self.array.host_volumes(home.id)}
+        rest = [v for v in vols if v.id not in mine]
+        if rest:
+            reserved = self.ctx.host(self.ctx.settings.reserved_host, 3006)
+            importable = {v.id for v in self.array.host_volumes(reserved.id)}
+            foreign = [v for v in rest if v.id not in importable]
+            if foreign:
+                raise VssError(201, f"source volume {foreign[0].name} is not mapped to this host "
+                                    f"({home.name}) nor a shadow copy it may import: unsupported volume")
 
     def undo_check(self) -> None:
         """Nothing on the array to undo."""

@@ -13,7 +13,8 @@ reverse_prepare  prepared for restore (720); the array drops the source's cache,
                  crash is completed, never rolled back
 reverse_start    the source shows T2's image at once (730)
 withdraw         S>T2 goes with "stop newer and current", then S>T3, S>T4
-settle           wait until T2>S has copied everything, then remove it (740 on failure)
+settle           wait until T2>S has copied everything, then remove it (740 when its
+                 progress stands still for restoreStallSeconds)
 release          the targets of the removed shadow copies go back to the free pool
 finish           their records go
 """
@@ -133,12 +134,18 @@ class RestoreLifecycle(Lifecycle):
 
     def do_settle(self) -> None:
         a = self.ctx.array
+        copied, progress = False, None
 
-        def copied() -> bool:
+        def moved() -> bool:
+            nonlocal copied, progress
             m = a.fcmap(self.reverse_id)
-            return m is None or m.state == IDLE or m.progress >= 100
+            copied = m is None or m.state == IDLE or m.progress >= 100
+            before, progress = progress, (m.progress if m else None)
+            return copied or progress != before
 
-        self.wait(copied, "the restore copy")
+        while not copied:
+            # each wait ends when the copy moves on: only a stall fails (740), never a long copy
+            self.wait(moved, "the restore copy")
         if a.fcmap(self.reverse_id) is not None:
             a.delete_fcmap(self.reverse_id, force=True)
         self.objects = [self.reverse_id]

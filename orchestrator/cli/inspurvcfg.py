@@ -298,6 +298,16 @@ def _host_volumes_to_uids(config: Config, idents: Sequence[str]) -> list[str]:
     return out
 
 
+def _abandon(orch, set_id: str) -> None:
+    """A create that failed where the engine does not undo it (the reads at the freeze)
+    leaves its set prepared: abort it, so that nothing stays on the array."""
+    try:
+        orch.get_set(set_id)
+    except VssError:
+        return          # the engine rolled it back already
+    orch.abort(set_id)
+
+
 @verb("testsnapshot", "create, check and remove a real shadow copy of volumes", _testsnapshot_arguments)
 def testsnapshot(args: argparse.Namespace) -> None:
     from orchestrator.batch import HostData
@@ -327,6 +337,7 @@ def testsnapshot(args: argparse.Namespace) -> None:
         record = orch.create([v.uid for v in volumes], freeze=freeze, set_id=set_id)
     except Exception as exc:
         error = _array_error(exc)
+        _abandon(orch, set_id)
         hint = _HINTS.get(error.code)
         raise VssError(error.code, error.detail + (f"; {hint}" if hint else "")) from None
     problem = None

@@ -116,12 +116,13 @@ def test_set_connection_parameters_tests_the_connection(run, array, tmp_path):
 
 
 def test_set_warns_about_host_side_settings_while_shadow_copies_exist(run, config, tmp_path):
-    quiet = run("inspurvcfg", "--config", str(config), "set", "storageProtocol", "fc")
+    # iscsi: the simulated host's own protocol (the create must find this host by it)
+    quiet = run("inspurvcfg", "--config", str(config), "set", "storageProtocol", "iscsi")
     assert (quiet.returncode, quiet.stderr) == (0, "")
     batch = tmp_path / "b.yaml"
     batch.write_text("jobs:\n  - create: {volumes: [vss_src_vol], transportable: true}\n")
     assert run("vssorch", "batch", str(batch), "--config", str(config)).returncode == 0
-    for param, value in (("storageProtocol", "iscsi"), ("vmhost", "https://vc.example.com/sdk"),
+    for param, value in (("storageProtocol", "fc"), ("vmhost", "https://vc.example.com/sdk"),
                          ("vmuser", "root")):
         done = run("inspurvcfg", "--config", str(config), "set", param, value)
         assert done.returncode == 0

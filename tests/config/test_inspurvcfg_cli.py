@@ -51,6 +51,7 @@ EVERY_PARAMETER = [
     ("hostAdapter", "SIM", "hostAdapter: sim", "host_adapter", "sim"),
     ("simInitiator", "10000090fa1b2c3d", "simInitiator: 10000090FA1B2C3D", "sim_initiator",
      "10000090FA1B2C3D"),
+    ("restoreStallSeconds", "120", "restoreStallSeconds: 120", "restore_stall_seconds", 120),
 ]
 
 

@@ -110,10 +110,13 @@ def self_vm(esx, vcsim):
 
 @pytest.fixture
 def esx_array(tmp_path):
-    """The embedded array with the ESXi host's FC ports as an array host (esx_host)."""
+    """The embedded array with the ESXi host's FC ports as an array host (esx_host), which
+    the sources are mapped to as well."""
     seed = tmp_path / "seed.yaml"
     hosts = f'  - {{name: esx_host, wwpns: ["{FC_WWPNS[0]}", "{FC_WWPNS[1]}"]}}\n'
-    seed.write_text(DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1))
+    # the sources are the VM's pRDMs, so LUNs of the ESXi host too (a VM copies only those)
+    shared = "mappings:\n  - {host: esx_host, volumes: [vss_src_vol, vss_src_vol2], force: true}\n"
+    seed.write_text(DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1) + shared)
     proc = ArrayProcess(state=tmp_path / "array", http=True, seed=seed, time_scale=1000).start()
     yield proc
     proc.stop()

@@ -44,7 +44,7 @@ def test_create_shows_targets_as_prdms_and_delete_removes_them_before_unmapping(
     orch.delete(set_id=record.set_id)
     assert esx.list_rdms(self_vm) == []
     assert fabric.mapped_at_detach == {uid: True for uid in targets}    # RDM first, then unmap
-    assert {lun["uid"] for lun in array.host_luns(FC_WWPNS[0])} == set()
+    assert {lun["uid"] for lun in array.host_luns(FC_WWPNS[0])} == {SRC1, SRC2}     # the sources only
     assert all(guest.find_disk(uid) is None for uid in targets)
 
 
@@ -87,4 +87,4 @@ def test_transportable_set_imported_on_the_vm_through_prdm(esx_array, vcsim, esx
     assert guest.read(uid, 0, 4 * MiB) == image
     vm.delete(set_id=record.set_id)
     assert esx.list_rdms(self_vm) == []
-    assert array.host_luns(FC_WWPNS[0]) == [] and not app.sets()
+    assert {lun["uid"] for lun in array.host_luns(FC_WWPNS[0])} == {SRC1, SRC2} and not app.sets()

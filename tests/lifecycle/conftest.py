@@ -75,6 +75,14 @@ def write_config(path: Path, proc: ArrayProcess, state: Path, **extra) -> Path:
     return path
 
 
+def give_sources_to(array, port: str, uids) -> None:
+    """Map source volumes to the host owning `port` as well (`array`: the product's
+    CimArray): a host may shadow-copy only its own volumes, and a VM's source disks are
+    LUNs of its hypervisor host."""
+    host = array.host_with_initiator(port)
+    array.map_volumes(host.id, [v.id for v in array.volumes_by_uid(list(uids)).values()])
+
+
 @pytest.fixture
 def array(tmp_path):
     proc = ArrayProcess(state=tmp_path / "array", http=True, seed=DEMO, time_scale=1000).start()

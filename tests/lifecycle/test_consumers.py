@@ -13,7 +13,7 @@ from orchestrator.records import SetOptions
 from tests.support.arrayproc import PASSWORD, USER
 from tests.support.hyperv import FakeParent, PassThroughGuest
 
-from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill
+from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill, give_sources_to
 
 PARENT_PORT = BACKUP_IQN      # the demo seed's backup_host stands in for the Hyper-V parent
 
@@ -68,6 +68,7 @@ def test_hyperv_guest_gets_pass_through_disks_attached_after_mapping_and_detache
     # has no initiator of its own
     guest = PassThroughGuest(array.url, PARENT_PORT, tmp_path / "guest", auth=(USER, PASSWORD))
     orch.ctx.consumer = HyperVVm(guest, lambda: parent, arrival_timeout_s=5)
+    give_sources_to(orch.array, PARENT_PORT, [SRC1])
     images = {SRC1: fill(array, SRC1, b"alpha ")}
     record = orch.create([SRC1], SetOptions())
     uid = record.shadows[0].target_uid

@@ -9,10 +9,12 @@ import json
 
 import pytest
 
+from orchestrator.config import load_config
+from orchestrator.engine import Orchestrator
 from tests.support.hyperv import FakeParent
 from tests.support.vmcrash import check_array, crash_then_clean, points, run
 
-from .conftest import BACKUP_IQN, SRC1, SRC2, fill, write_config
+from .conftest import BACKUP_IQN, SRC1, SRC2, fill, give_sources_to, write_config
 
 DRIVER = "tests.lifecycle.hyperv_driver"
 PARENT_PORT = BACKUP_IQN          # the demo seed's backup_host stands in for the Hyper-V parent
@@ -26,6 +28,7 @@ def test_crash_then_cleanup_on_a_hyperv_guest(array, view, tmp_path, op, crash, 
                                 "guest_state": str(tmp_path / "guest"), "parent_state": str(tmp_path / "parent")}))
     parent = FakeParent(array, PARENT_PORT, tmp_path / "parent")
     src = {SRC1: fill(array, SRC1, b"alpha "), SRC2: fill(array, SRC2, b"beta ")}
+    give_sources_to(Orchestrator.from_config(load_config(cfg), consumer=None).array, PARENT_PORT, src)
     baseline = view.snapshot()
     if op == "delete":
         made = run(DRIVER, spec, ["create", "s1", SRC1, SRC2])

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BACKUP_IQN, HOST_IQN, SRC1, SRC2, ArrayView, write_config
+from orchestrator.config import load_config
+from orchestrator.engine import Orchestrator
+
+from .conftest import BACKUP_IQN, HOST_IQN, SRC1, SRC2, ArrayView, give_sources_to, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOP = """
@@ -41,6 +44,8 @@ def test_two_hosts_never_share_a_target(array, view, tmp_path):
     for name, sources, iqn in (("h1", [SRC1], HOST_IQN), ("h2", [SRC2], BACKUP_IQN)):
         cfg = write_config(tmp_path / f"{name}.yaml", array, tmp_path / name, backgroundCopy=100,
                            hostAdapter="sim", simInitiator=iqn)
+        # each host copies its own volume (SRC2 becomes backup_host's too)
+        give_sources_to(Orchestrator.from_config(load_config(cfg), consumer=None).array, iqn, sources)
         procs.append(subprocess.Popen([sys.executable, "-c", LOOP, str(cfg), "8", *sources], cwd=ROOT,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
@@ -72,9 +77,8 @@ hosts:
   - {name: vss_res_host, wwpns: ["5000000000000001"]}
   - {name: "app{n}", count: 8, start: 1, iqns: ["iqn.2026-11.test:host{n}"]}
 volumes:
-  - {name: "src{n}", count: 8, size: 1GiB, pool: Pool0}
-  - {name: "tgt{n}", count: 12, size: 1GiB, pool: Pool0, map: vss_free_host}
-"""
+%s  - {name: "tgt{n}", count: 12, size: 1GiB, pool: Pool0, map: vss_free_host}
+""" % "".join(f"  - {{name: src{n}, size: 1GiB, pool: Pool0, map: app{n}}}\n" for n in range(1, 9))
 
 
 @pytest.mark.long
@@ -106,4 +110,4 @@ def test_eight_hosts_500_cycles(array_factory, tmp_path):
     assert cycles + len(failures) == 8 * int(os.environ.get("POOL_CYCLES", "63"))
     assert view.fcmaps() == {} and view.groups() == []
     assert len(view.host_volumes()["vss_free_host"]) == 12
-    assert not any(vols for host, vols in view.host_volumes().items() if host.startswith("app"))
+    assert all(vols == {f"src{host[3:]}"} for host, vols in view.host_volumes().items() if host.startswith("app"))

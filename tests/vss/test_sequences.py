@@ -89,7 +89,8 @@ STEPS = ["BeginPrepareSnapshot", "EndPrepareSnapshots", "PreCommitSnapshots", "C
          "PostCommitSnapshots", "PostFinalCommitSnapshots"]
 
 
-@pytest.mark.parametrize("last", STEPS)
+# after PostFinalCommitSnapshots the set is finished: an abort keeps it (test_recovery_states)
+@pytest.mark.parametrize("last", STEPS[:-1])
 def test_abort_at_every_phase_leaves_the_array_as_before(client, view, last):
     start = view.snapshot()
     set_id = f"{{{uuid.uuid4()}}}"
@@ -98,8 +99,6 @@ def test_abort_at_every_phase_leaves_the_array_as_before(client, view, last):
                            context=PERSISTENT, luns=[lun(uid)])["ok"]
     for step in STEPS[1:STEPS.index(last) + 1]:
         args = {"snapshots_count": 2} if step == "PostCommitSnapshots" else {}
-        if step == "PostFinalCommitSnapshots":
-            assert client.call("PreFinalCommitSnapshots", set_id=set_id)["ok"]
         assert client.call(step, set_id=set_id, **args)["ok"]
     reply = client.call("AbortSnapshots", set_id=set_id)
     assert reply["ok"], reply
