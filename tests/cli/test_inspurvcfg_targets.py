@@ -44,7 +44,9 @@ def small(tmp_path):
 
 @pytest.fixture
 def cfg(tmp_path, small):
-    return write_config(tmp_path / "config.yaml", small)
+    # this host is app_host (the sources' host) through the simulated host adapter
+    return write_config(tmp_path / "config.yaml", small, hostAdapter="sim",
+                        simInitiator="iqn.1991-05.com.microsoft:app")
 
 
 def inspurvcfg(run, cfg, *args, **kw):
