@@ -10,14 +10,18 @@ from .conftest import MiB, SRC1
 
 
 def started_copies(cim, n, rate=0):
-    """n mappings from SRC1 onto free targets, started one after the other (a cascade)."""
+    """n mappings from SRC1 onto free targets, prepared and started one after the other
+    (a cascade): each is copying when this returns, so a write that follows is after
+    its point in time."""
     src = cim.volumes_by_uid([SRC1])[SRC1]
     free = cim.host_named("vss_free_host")
     targets = sorted(cim.host_volumes(free.id), key=lambda v: int(v.id))[:n]
     maps = []
     for i, t in enumerate(targets):
         m, = cim.attach([(src.id, t.id, f"cim-c{i}")], copy_rate=rate, incremental=False, group_id=None)
+        cim.prepare_fcmap(m.id)
         cim.start_fcmap(m.id)
+        assert cim.fcmap(m.id).state == COPYING
         maps.append(m)
     return src, targets, maps
 
