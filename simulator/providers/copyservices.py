@@ -1,6 +1,8 @@
 """FlashCopy through CIM: mappings (LocalStorageSynchronized), consistency groups
-(SynchronizedSets), prepare jobs, and the StorageConfigurationService's copy methods.
-The engine (flashcopy.py) owns the rules; this module only translates."""
+(FlashCopy/CloneCopy sets) and the StorageConfigurationService's copy methods, with
+the signatures of IBM's 6.4 agent (BlockServices.mof, CopyServices.mof). The engine
+(flashcopy.py) owns the rules; this module translates, and checks what only the CIM
+layer knows (which StopDependentMaps value an operation takes). Jobs: fcjobs.py."""
 from __future__ import annotations
 
 from pywbem import CIMInstanceName, Sint64, Uint32
