@@ -33,19 +33,20 @@ STOPPED = "stopped"
 EMPTY = "empty"          # groups only
 
 # (state, request or array event) -> next state. A request whose pair is absent is
-# refused with INVALID_STATE (delete also accepts any state with force: stop first).
+# refused with the CLI's message for that state (returncodes.FC_REFUSED); delete also
+# accepts any state with force (stop first).
 TRANSITIONS: dict[tuple[str, str], str | None] = {
     (IDLE, "prepare"): PREPARING,
     (STOPPED, "prepare"): PREPARING,
-    (IDLE, "start"): PREPARING,        # implicit prepare (startfcmap -prep), starts when flushed
-    (STOPPED, "start"): PREPARING,
+    (IDLE, "prepare_start"): PREPARING,      # Resync with Force (startfcmap -prep): starts
+    (STOPPED, "prepare_start"): PREPARING,   # once flushed; without Force CMMVC5905E/5908E
     (PREPARED, "start"): COPYING,
+    (PREPARED, "unprepare"): STOPPED,  # only a prepared state is cleared
     (PREPARED, "stop"): STOPPED,       # target content is then only the grains it holds
     (COPYING, "stop"): STOPPING,       # cleaned at once; stopping lasts the cleaning time
-    (STOPPING, "stop"): STOPPED,       # stop again: skip the rest of the cleaning time
+    (STOPPING, "force_stop"): STOPPED,  # stop -force again: skip the rest of the cleaning
     (COPYING, "split"): IDLE,          # 100% copied: older targets now read this target
-    (IDLE, "delete"): None,
-    (STOPPED, "delete"): None,
+    (IDLE, "delete"): None,            # stopped: only with force (CMMVC5899E)
     # array events
     (PREPARING, "flushed"): PREPARED,  # COPYING instead when a start is pending
     (COPYING, "copied"): IDLE,         # once no older target depends on it; or deleted
@@ -78,12 +79,16 @@ GROUP_STATUS = {
 # that they finish copying one by one and dependency stops hit single members).
 _GROUP_STATE_ORDER = (PREPARING, STOPPING, COPYING, PREPARED, STOPPED, IDLE)
 
-# StopDependentMaps of ModifySynchronization (None: clean dependents, keep them).
+# StopDependentMaps of ModifySynchronization (None: clean dependents, keep them). Which
+# operation may carry which value is the CIM layer's check (providers/copyservices.py).
 STOP_NEWER = 1               # stop the newer mappings this one reads through, keep it
 STOP_NEWER_AND_CURRENT = 2
+DO_NOT_STOP_CURRENT = 3      # as 2, but the current one stays when it ends the chain
 STOP_OLDER = 4               # stop the older ones reading through it, then it
 FAIL_IF_NOT_OLDEST = 5
-_STOP_DEPENDENT = {None, STOP_NEWER, STOP_NEWER_AND_CURRENT, STOP_OLDER, FAIL_IF_NOT_OLDEST}
+DO_NOT_STOP_ONLY = 6         # as 2, but the current one stays when it is the only one
+_STOP_DEPENDENT = {None, STOP_NEWER, STOP_NEWER_AND_CURRENT, DO_NOT_STOP_CURRENT, STOP_OLDER,
+                   FAIL_IF_NOT_OLDEST, DO_NOT_STOP_ONLY}
 
 PREPARE_SECONDS = 2.0        # the array flushing its cache
 GRAIN_SIZES = (64, 256)
@@ -278,11 +283,11 @@ class FlashCopyEngine:
         if source_id == target_id:
             raise ArrayError(rc.INVALID_TARGET, "source and target are the same volume")
         if src[0] != tgt[0]:
-            raise ArrayError(rc.INVALID_TARGET,
+            raise ArrayError(rc.FC_SIZE_MISMATCH,
                              f"source is {src[0]} bytes, target {tgt[0]}: sizes must be equal")
         for m in self._maps.values():
             if m.target_id == target_id:
-                raise ArrayError(rc.ALREADY_IN_LOCALCOPY,
+                raise ArrayError(rc.FC_TARGET_IS_TARGET,
                                  f"volume {target_id} is already the target of mapping {m.id}")
             if incremental and m.incremental and m.source_id == source_id:
                 raise ArrayError(rc.INVALID_SOURCE,
@@ -290,7 +295,7 @@ class FlashCopyEngine:
         map_id = self._next_id("fc_maps")
         name = name or f"fcmap{map_id}"
         if any(m.name == name for m in self._maps.values()):
-            raise ArrayError(rc.NAME_EXISTS, f"a mapping is already named {name!r}")
+            raise ArrayError(rc.OBJECT_EXISTS, f"a mapping is already named {name!r}")
         m = _Map(id=map_id, name=name, source_id=source_id, target_id=target_id, size=src[0],
                  copy_rate=copy_rate, clean_rate=clean_rate, incremental=incremental,
                  grain_size=grain_size, autodelete=autodelete, group_id=None, state=IDLE,
@@ -314,10 +319,11 @@ class FlashCopyEngine:
         self._prepare(m, restore, start=False)
 
     @_request
-    def start_mapping(self, map_id: int, *, restore: bool = False) -> None:
-        """From prepared: now. From idle_or_copied/stopped: prepare, then start."""
+    def start_mapping(self, map_id: int, *, restore: bool = False, prepare: bool = False) -> None:
+        """From prepared: now. From idle_or_copied/stopped only with prepare (the
+        agent's Force on Resync): prepare, then start once flushed."""
         m = self._solo(map_id)
-        _expect(m, "start")
+        _expect(m, "prepare_start" if prepare and m.state != PREPARED else "start")
         restore = restore or (m.state == PREPARED and m.restore)
         self._check_startable(m, restore)
         if m.state == PREPARED:
@@ -327,19 +333,27 @@ class FlashCopyEngine:
             self._prepare(m, restore, start=True)
 
     @_request
+    def unprepare_mapping(self, map_id: int) -> None:
+        """Clears a prepared state (and nothing else): the mapping is then stopped."""
+        m = self._solo(map_id)
+        if (m.state, "unprepare") not in TRANSITIONS:
+            raise ArrayError(rc.INVALID_STATE, f"mapping {map_id} is {m.state}, not prepared")
+        self._halt(m)
+
+    @_request
     def stop_mapping(self, map_id: int, *, stop_dependent: int | None = None,
                      force: bool = False, split: bool = False) -> None:
         """Stop; force skips the stopping (cleaning) time, split ends a 100% copied
         mapping whose older dependents then read its target instead of cleaning."""
         _check_stop_dependent(stop_dependent)
         m = self._solo(map_id)
-        _expect(m, "split" if split else "stop")
+        _expect(m, "split" if split else "force_stop" if force and m.state == STOPPING else "stop")
         if split and not m.complete():
-            raise ArrayError(rc.INVALID_STATE, f"mapping {map_id} is not copied 100%: "
-                                               "only a complete mapping can be split")
+            raise ArrayError(rc.FC_SPLIT_REFUSED, f"mapping {map_id} is not copied 100%: "
+                                                  "only a complete mapping can be split")
         self._check_oldest(m, stop_dependent)
         self._stop_dependents(m, stop_dependent)
-        if stop_dependent != STOP_NEWER:
+        if self._stops_current(m, stop_dependent):
             self._halt(m, force=force, split=split)
 
     @_request
@@ -351,13 +365,13 @@ class FlashCopyEngine:
         m = self._map(map_id)
         if (m.state, "delete") not in TRANSITIONS:
             if not force:
-                raise ArrayError(rc.INVALID_STATE,
-                                 f"mapping {map_id} is {m.state}: stop it or use force")
-            if not via_group:
-                self._solo(map_id)
-            self._check_oldest(m, stop_dependent)
-            self._stop_dependents(m, stop_dependent)
-            self._halt(m, force=True)
+                _expect(m, "delete")
+            if m.state != STOPPED:          # a stopped one needs no stop (CMMVC5899E: force)
+                if not via_group:
+                    self._solo(map_id)
+                self._check_oldest(m, stop_dependent)
+                self._stop_dependents(m, stop_dependent)
+                self._halt(m, force=True)
         self._remove(m)
 
     @_request
@@ -374,7 +388,7 @@ class FlashCopyEngine:
         group_id = self._next_id("fc_groups")
         name = name or f"fccstgrp{group_id}"
         if any(n == name for n, _ in self._groups.values()):
-            raise ArrayError(rc.NAME_EXISTS, f"a consistency group is already named {name!r}")
+            raise ArrayError(rc.OBJECT_EXISTS, f"a consistency group is already named {name!r}")
         self._bump()
         self._conn.execute("INSERT INTO fc_groups(id, name, autodelete) VALUES(?, ?, ?)",
                            (group_id, name, int(autodelete)))
@@ -408,10 +422,11 @@ class FlashCopyEngine:
             self._prepare(m, restore, start=False)
 
     @_request
-    def start_group(self, group_id: int, *, restore: bool = False) -> None:
-        """All members start at one instant: now if prepared, else once all are flushed."""
+    def start_group(self, group_id: int, *, restore: bool = False, prepare: bool = False) -> None:
+        """All members start at one instant: now if prepared, else (only with prepare,
+        the agent's Force) once all are flushed."""
         members = self._group_members(group_id)
-        _expect_group(group_id, members, "start")
+        _expect_group(group_id, members, "prepare_start" if prepare else "start")
         for m in members:
             self._check_startable(m, restore or (m.state == PREPARED and m.restore))
         for m in members:
@@ -422,21 +437,35 @@ class FlashCopyEngine:
                 self._prepare(m, restore, start=True)
 
     @_request
+    def unprepare_group(self, group_id: int) -> None:
+        members = self._group_members(group_id)
+        if not members or {m.state for m in members} != {PREPARED}:
+            raise ArrayError(rc.INVALID_STATE, f"group {group_id} is "
+                                               f"{_group_state(members)}, not prepared")
+        for m in members:
+            self._halt(m)
+
+    @_request
     def stop_group(self, group_id: int, *, stop_dependent: int | None = None,
                    force: bool = False) -> None:
         _check_stop_dependent(stop_dependent)
         members = self._group_members(group_id)
+        if not members:
+            raise ArrayError(rc.FC_GROUP_EMPTY_STOP, f"group {group_id} has no mappings")
+        request = "force_stop" if force else "stop"
         if any(m.state == PREPARING for m in members):
-            raise ArrayError(rc.INVALID_STATE, f"group {group_id} is preparing")
-        busy = [m for m in members if (m.state, "stop") in TRANSITIONS]
+            raise ArrayError(rc.FC_REFUSED[("stop", PREPARING)], f"group {group_id} is preparing")
+        busy = [m for m in members if (m.state, "stop") in TRANSITIONS or (m.state, request) in TRANSITIONS]
         if not busy:
-            raise ArrayError(rc.INVALID_STATE, f"group {group_id} has nothing to stop")
+            state = _group_state(members)
+            raise ArrayError(rc.FC_REFUSED.get(("stop", state), rc.INVALID_STATE),
+                             f"group {group_id} is {state}: nothing to stop")
         for m in busy:
             self._check_oldest(m, stop_dependent)
         for m in busy:
-            if (m.state, "stop") in TRANSITIONS:   # a member's dependents may include it
+            if m.state in (PREPARED, COPYING, STOPPING):   # a member's dependents may include it
                 self._stop_dependents(m, stop_dependent)
-                if stop_dependent != STOP_NEWER:
+                if self._stops_current(m, stop_dependent):
                     self._halt(m, force=force)
 
     @_request
@@ -498,12 +527,11 @@ class FlashCopyEngine:
         return self._group_views(sorted(self._groups))
 
     @_request
-    def find_groups(self, *, names: frozenset[str] = frozenset(),
-                    ids: frozenset[int] = frozenset()) -> list[GroupView]:
-        """Groups with one of those names (compared in lower case) or ids; only their views
+    def find_groups(self, names: frozenset[str]) -> list[GroupView]:
+        """Groups with one of those names (compared in lower case); only their views
         are built (ExecQuery on a busy array)."""
         return self._group_views([g for g, (name, _) in sorted(self._groups.items())
-                                  if g in ids or name.lower() in names])
+                                  if name.lower() in names])
 
     @_request
     def find_mappings(self, *, names: frozenset[str] = frozenset(),
@@ -540,9 +568,20 @@ class FlashCopyEngine:
         if how == STOP_OLDER:
             for d in reversed(self._casc.older(m)):    # oldest first: nothing to clean
                 self._halt(d)
-        elif how in (STOP_NEWER, STOP_NEWER_AND_CURRENT):
+        elif how in (STOP_NEWER, STOP_NEWER_AND_CURRENT, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY):
             for n in self._casc.newer(m):
                 self._halt(n)
+
+    def _stops_current(self, m: _Map, how: int | None) -> bool:
+        """Whether a stop with StopDependentMaps `how` also stops m itself."""
+        if how == STOP_NEWER:
+            return False
+        if how in (DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY) and m.upstream is not None:
+            older = self._casc.older(m)
+            if how == DO_NOT_STOP_CURRENT:
+                return bool(older)                      # kept when it ends the chain
+            return bool(older or self._casc.newer(m))   # kept when it is the only one
+        return True
 
     def _halt(self, m: _Map, force: bool = False, split: bool = False) -> None:
         """The array stops one mapping (asked for, or as a dependent)."""
@@ -855,21 +894,31 @@ def _group_state(members: list[_Map]) -> str:
     return next((s for s in _GROUP_STATE_ORDER if s in states), EMPTY)
 
 
+def _refused(request: str, state: str) -> int:
+    """The CLI's refusal of a request in a state (prepare_start and force_stop are
+    start and stop with Force)."""
+    verb = {"prepare_start": "start", "force_stop": "stop", "split": "stop"}.get(request, request)
+    return rc.FC_REFUSED.get((verb, state), rc.INVALID_STATE)
+
+
 def _expect(m: _Map, request: str) -> None:
     if (m.state, request) not in TRANSITIONS:
-        raise ArrayError(rc.INVALID_STATE, f"cannot {request} mapping {m.id}: it is {m.state}")
+        raise ArrayError(_refused(request, m.state), f"cannot {request} mapping {m.id}: it is {m.state}")
 
 
 def _expect_group(group_id: int, members: list[_Map], request: str) -> None:
     """Group prepare/start need every member in one startable condition, so that all
-    of them reach the start at the same instant."""
+    of them reach the start at the same instant; from idle or stopped a start needs
+    the prepare first (Force)."""
     states = {m.state for m in members}
-    if request == "start" and states == {PREPARED}:
+    if not states and request != "prepare":
+        raise ArrayError(rc.FC_GROUP_EMPTY_START, f"group {group_id} has no mappings")
+    if request in ("start", "prepare_start") and states == {PREPARED}:
         return
-    if states and states <= {IDLE, STOPPED}:
+    if states and states <= {IDLE, STOPPED} and request in ("prepare", "prepare_start"):
         return
-    raise ArrayError(rc.INVALID_STATE,
-                     f"cannot {request} group {group_id}: it is {_group_state(members)}")
+    state = _group_state(members)
+    raise ArrayError(_refused(request, state), f"cannot {request} group {group_id}: it is {state}")
 
 
 def _check_rate(rate: int) -> None:

@@ -34,7 +34,7 @@ class Item:
     shadow: Shadow
     cascaded: bool = False       # deleted because an older no-copy image lost its base
     keep_mapping: bool = False   # incrementalLC
-    no_copy: bool = False        # copy rate 0: older siblings read through its target
+    no_copy: bool = False        # copy rate 0 and older siblings read through its target
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -57,7 +57,7 @@ def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: boo
     for it in list(items):
         m = maps.get(it.shadow.fcmap_id)
         it.keep_mapping = bool(m and incremental and m.incremental)
-        it.no_copy = bool(m and m.copy_rate == 0)
+        it.no_copy = bool(m and m.copy_rate == 0 and m.dependent_count)
         if m is None or it.keep_mapping or m.copy_rate != 0 or it.cascaded or not m.dependent_count:
             continue
         for dep in ctx.array.dependent_fcmaps(m.id):

@@ -56,11 +56,13 @@ class ArrayPort(Protocol):
         """Ids of the mappings whose targets read through this one's target."""
     def attach(self, pairs: Sequence[tuple[str, str, str]], *, copy_rate: int,
                incremental: bool, group_id: str | None) -> list[FcMap]:
-        """One AttachReplicas for (source_id, target_id, name) pairs, all or nothing;
+        """One AttachReplicas for (source_id, target_id, name) pairs, all or nothing (the
+        array answers per pair: pairs it made are deleted again when others are refused);
         raises AttachRefused naming the refused pairs."""
     def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
-        """Prepare and wait for the job to finish."""
-    def start_fcmap(self, map_id: str, *, restore: bool = False) -> None: ...
+        """Prepare and wait until the array reports the mapping prepared (its SyncState)."""
+    def start_fcmap(self, map_id: str, *, restore: bool = False) -> None:
+        """Start a prepared mapping (the array refuses an idle or stopped one)."""
     def stop_fcmap(self, map_id: str, *, stop_dependent: int | None = None,
                    force: bool = False, split: bool = False) -> None: ...
     def delete_fcmap(self, map_id: str, *, force: bool = False,
@@ -74,7 +76,7 @@ class ArrayPort(Protocol):
     def add_to_group(self, group_id: str, map_id: str) -> None:
         """An existing (incremental) mapping joins the group so it starts with the others."""
     def prepare_group(self, group_id: str) -> None:
-        """PrepareAll and wait for the job."""
+        """PrepareAll and wait until the array reports the group prepared (its Status)."""
     def start_group(self, group_id: str) -> None:
         """One request: every member starts at the same instant."""
     def delete_group(self, group_id: str, *, force: bool = False) -> None:

@@ -26,8 +26,9 @@ from pywbem import CIMInstanceName, Uint16, Uint64
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport, open_connection
 from adapters.cim.jobs import wait_job
-from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING,
-                                ArrayCallError, AttachRefused, FcMap, Group, Host, Identity, Volume)
+from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOP_OLDER, STOPPED,
+                                STOPPING, ArrayCallError, AttachRefused, FcMap, Group, Host, Identity,
+                                Volume)
 
 log = structlog.get_logger("vssorch.cim")
 
@@ -47,15 +48,20 @@ AGENT_PRODUCT = "IBMTSSVC"    # the agent's schema: a real cluster reports no pr
 # ModifySynchronization / ModifySynchronizedSet operations
 OP_DETACH, OP_RESYNC, OP_PREPARE, OP_QUIESCE, SET_ADD = 2, 4, 6, 8, 0
 COPYTYPE_FLASHCOPY, COPYTYPE_AUTODELETE = 4, 5
+FAIL_IF_NOT_OLDEST = 5
+# StopDependentMaps values the agent takes only with Restore true (the others only on a stop)
+RESTORE_STOPS = (1, 2, 3, 6)
 ELEMENT_VOLUME, ELEMENT_THIN, ELEMENT_THIN_COMPRESSED = 2, 5, 8
 JOB_STARTED = 4096
 RC_ALREADY_EXPOSED, RC_NOT_EXPOSED = 4101, 4100
 OPERATIONAL_OK = 2
 
-# SynchronizedSet Status -> the group state in SVC words
+# FlashCopy set Status -> the group state in SVC words
 GROUP_STATES = {0x1000: EMPTY_GROUP, 11: IDLE, 2: IDLE, 3: PREPARING, 4: PREPARED, 5: COPYING,
-                0x8002: STOPPING, 0x8001: STOPPED}
-SYNC_STATES = {IDLE, PREPARING, PREPARED, COPYING, STOPPING, STOPPED}
+                0x8002: STOPPING, 0x8001: STOPPED, 12: STOPPED}
+# a mapping's SyncState (DMTF) -> its state in SVC words (the agent's "flash | status")
+SYNC_STATES = {2: IDLE, 6: IDLE, 11: IDLE, 3: PREPARING, 4: PREPARED, 5: COPYING, 10: COPYING,
+               7: STOPPING, 8: STOPPING, 9: STOPPED, 12: STOPPED, 13: STOPPED}
 
 _VOL_PROPS = ["ElementName", "Name", "NumberOfBlocks", "BlockSize", "PoolName", "GroupName",
               "IsSpaceEfficient", "Compressed", "Deduplicated", "OperationalStatus"]
@@ -64,7 +70,7 @@ QUERY_CHUNK = 1000            # values in one IN list: the agent's limit
 # what an agent without (this kind of) ExecQuery answers
 _NO_QUERY = ("CIM_ERR_NOT_SUPPORTED", "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED", "CIM_ERR_INVALID_QUERY")
 _FCMAP_ATTRS = {"SystemElementID": "source_id", "SyncedElementID": "target_id", "ElementName": "name", "Name": "id"}
-_GROUP_PROPS = ["ElementName", "SetID", "Status"]
+_GROUP_PROPS = ["ElementName", "Status"]
 
 
 # ---------------------------------------------------------------- reading replies
@@ -238,14 +244,15 @@ class CimArray:
         return self._services[classname]
 
     def _call(self, method: str, service: str, code: int, *, what: str, accept: tuple[int, ...] = (),
-              **params):
+              wait: bool = True, **params):
         """One InvokeMethod on a service. A return code other than 0, 4096 or `accept`
         raises ArrayCallError with the manual's code for it (E.code_for_rc); a 4096
-        reply is followed by waiting for its job. -> (rc, out)."""
+        reply is followed by waiting for its job (unless the caller waits on the object's
+        own state). -> (rc, out)."""
         rc, out = self._wire.invoke(method, self._service(service), params)
         if rc not in (0, JOB_STARTED, *accept):
             raise ArrayCallError(E.code_for_rc(method, rc, code), f"{what}: {method} returned {rc}", rc)
-        if rc == JOB_STARTED:
+        if rc == JOB_STARTED and wait:
             wait_job(self._wire, _out(out, "Job", method), what=what, code=code, sleep=self._sleep,
                      clock=self._clock, poll_s=self._poll_s, timeout_s=self._job_timeout_s)
         return rc, out
@@ -455,9 +462,7 @@ class CimArray:
 
     # ------------------------------------------------------------ localcopy
     def _fcmap(self, inst) -> FcMap:
-        state = _text(inst, "Status")
-        if state not in SYNC_STATES:
-            raise _bad(inst, "Status", f"has an unknown mapping state {E.one_line(state, 30)!r} in")
+        state = _sync_state(inst)
         map_id = _text(inst, "Name")
         group = _text(inst, "SynchronizedSetID", "")
         m = FcMap(id=map_id, name=_text(inst, "ElementName"), source_id=_text(inst, "SystemElementID"),
@@ -515,16 +520,21 @@ class CimArray:
         return self._map_paths[map_id]
 
     def dependent_fcmaps(self, map_id: str) -> list[str]:
+        """The agent names the dependents; their ids are read by those names."""
         what = f"dependents of mapping {map_id}"
         _, out = self._call("GetDependentMappingNames", SCS, E.NO_SUCH_SYNC, what=what,
                             Mapping=self._map_path(map_id))
-        ids = out.get("IDs") if hasattr(out, "get") else None
-        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
-            raise ArrayCallError(E.AGENT_BROKEN, f"{what}: IDs is not a list of strings")
-        return list(ids or [])
+        names = out.get("Dependentnames") if hasattr(out, "get") else None
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+            raise ArrayCallError(E.AGENT_BROKEN, f"{what}: Dependentnames is not a list of strings")
+        by_name = {m.name: m.id for m in self.fcmaps_by_name(names or [])}
+        return [by_name[n] for n in names or [] if n in by_name]
 
     def attach(self, pairs: Sequence[tuple[str, str, str]], *, copy_rate: int, incremental: bool,
                group_id: str | None) -> list[FcMap]:
+        """AttachReplicas answers per pair; when some are refused the others (made) are
+        deleted again, so that the lifecycle sees all or nothing. The new mappings are
+        found by their names: the agent does not return them."""
         if not pairs:
             raise ArrayCallError(E.EMPTY_PAIRS, "no volume pairs to copy")
         self._learn_volumes([v for s, t, _ in pairs for v in (s, t)])
@@ -536,24 +546,25 @@ class CimArray:
         if group_id is not None:
             params["Set"] = self._group_path(group_id)
         rc, out = self._wire.invoke("AttachReplicas", self._service(SCS), params)
-        if rc not in (0, JOB_STARTED):
-            values = out.get("ReturnValues") if hasattr(out, "get") else None
-            if values is not None and (not isinstance(values, list) or not all(
-                    isinstance(v, int) and not isinstance(v, bool) for v in values)):
-                raise ArrayCallError(E.AGENT_BROKEN, f"AttachReplicas returned {rc} with unreadable ReturnValues")
-            refused = {i: int(v) for i, v in enumerate(values or []) if v}
-            if not refused:
-                raise ArrayCallError(E.code_for_rc("AttachReplicas", rc, E.ATTACH_FAILED),
-                                     f"AttachReplicas returned {rc}", rc)
-            raise AttachRefused(refused, "AttachReplicas refused " + ", ".join(
-                f"pair {i} ({pairs[i][0]} -> {pairs[i][1]}) rc {v}" for i, v in refused.items() if i < len(pairs)))
+        values = out.get("ReturnValues") if hasattr(out, "get") else None
+        if values is not None and (not isinstance(values, list) or len(values) != len(pairs) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in values)):
+            raise ArrayCallError(E.AGENT_BROKEN, f"AttachReplicas returned {rc} with unreadable ReturnValues")
+        refused = {i: E.code_for_rc("AttachReplicas", int(v), int(v)) for i, v in enumerate(values or []) if v}
+        if rc not in (0, JOB_STARTED) and not refused:
+            raise ArrayCallError(E.code_for_rc("AttachReplicas", rc, E.ATTACH_FAILED),
+                                 f"AttachReplicas returned {rc}", rc)
         if rc == JOB_STARTED:
             wait_job(self._wire, _out(out, "Job", "AttachReplicas"), what="attaching replicas",
                      code=E.ATTACH_FAILED, sleep=self._sleep, clock=self._clock, poll_s=self._poll_s,
                      timeout_s=self._job_timeout_s)
-        elif not out.get("Synchronizations"):
-            raise ArrayCallError(E.ATTACH_NOTHING, "AttachReplicas returned no mappings")
         by_name = {m.name: m for m in self.fcmaps_by_name([n for _, _, n in pairs])}
+        if refused:
+            for i, (_, _, name) in enumerate(pairs):
+                if i not in refused and name in by_name:
+                    self.delete_fcmap(by_name[name].id, force=True)
+            raise AttachRefused(refused, "AttachReplicas refused " + ", ".join(
+                f"pair {i} ({pairs[i][0]} -> {pairs[i][1]}) rc {values[i]}" for i in refused))
         missing = [n for _, _, n in pairs if n not in by_name]
         if missing:
             raise ArrayCallError(E.ATTACH_NOTHING, f"mapping {missing[0]} is missing after AttachReplicas")
@@ -563,9 +574,30 @@ class CimArray:
         self._call("ModifySynchronization", SCS, code, what=f"{what} mapping {map_id}", Operation=Uint16(op),
                    Synchronization=self._map_path(map_id), **params)
 
+    def _until_prepared(self, path: CIMInstanceName, prop: str, what: str, code: int) -> None:
+        """Reads the object's state until it has left preparing: whatever the prepare
+        answered (0, or 4096 and jobs), prepared is what the array says it is."""
+        deadline = self._clock() + self._job_timeout_s
+        while True:
+            inst = self._wire.get(path)
+            if inst is None:
+                raise ArrayCallError(code, f"{what}: it is gone")
+            state = _sync_state(inst) if prop == "SyncState" else _group_state(inst)
+            if state == PREPARED:
+                return
+            if state != PREPARING:
+                raise ArrayCallError(code, f"{what}: it is {state}, not prepared")
+            if self._clock() >= deadline:
+                raise ArrayCallError(code, f"{what}: it did not finish preparing within "
+                                           f"{self._job_timeout_s:.0f} s")
+            self._sleep(self._poll_s)
+
     def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
-        self._modify(map_id, OP_PREPARE, E.RESTORE_PREPARE if restore else E.WITHDRAW_FAILED,
-                     "preparing", Restore=restore)
+        code, what = E.RESTORE_PREPARE if restore else E.WITHDRAW_FAILED, f"preparing mapping {map_id}"
+        path = self._map_path(map_id)
+        self._call("ModifySynchronization", SCS, code, what=what, wait=False, Operation=Uint16(OP_PREPARE),
+                   Synchronization=path, Restore=restore)
+        self._until_prepared(path, "SyncState", what, code)
 
     def start_fcmap(self, map_id: str, *, restore: bool = False) -> None:
         self._modify(map_id, OP_RESYNC, E.RESTORE_START if restore else E.WITHDRAW_FAILED,
@@ -573,9 +605,11 @@ class CimArray:
 
     @staticmethod
     def _stop_dependent(map_id: str, how: int | None) -> dict:
+        """StopDependentMaps with the Restore flag the agent wants beside it."""
         if how is None:
             return {}
-        return {"StopDependentMaps": _arg(Uint16, how, "StopDependentMaps", E.NO_SUCH_SYNC, f"mapping {map_id}")}
+        value = _arg(Uint16, how, "StopDependentMaps", E.NO_SUCH_SYNC, f"mapping {map_id}")
+        return {"StopDependentMaps": value, **({"Restore": True} if how in RESTORE_STOPS else {})}
 
     def stop_fcmap(self, map_id: str, *, stop_dependent: int | None = None, force: bool = False,
                    split: bool = False) -> None:
@@ -583,32 +617,32 @@ class CimArray:
         self._modify(map_id, OP_QUIESCE, E.WITHDRAW_FAILED, "stopping", Force=force, Split=split, **extra)
 
     def delete_fcmap(self, map_id: str, *, force: bool = False, stop_dependent: int | None = None) -> None:
+        """"Stop older" and "fail if not oldest" are stop options for the agent: the
+        mapping is stopped with them first (one that already stands still is fine)."""
         extra = self._stop_dependent(map_id, stop_dependent)
+        if stop_dependent in (STOP_OLDER, FAIL_IF_NOT_OLDEST):
+            self._call("ModifySynchronization", SCS, E.WITHDRAW_FAILED, what=f"stopping mapping {map_id}",
+                       accept=(E.RC_FC_STOP_IDLE, E.RC_FC_STOP_STOPPED), Operation=Uint16(OP_QUIESCE),
+                       Synchronization=self._map_path(map_id), Force=force, **extra)
+            extra = {}
         self._modify(map_id, OP_DETACH, E.WITHDRAW_FAILED, "deleting", Force=force, **extra)
         self._map_paths.pop(map_id, None)
 
     # ------------------------------------------------------------ consistency groups
     def _group(self, inst) -> Group:
-        gid = _text(inst, "SetID")
-        status = _int(inst, "Status")
-        if status not in GROUP_STATES:
-            raise _bad(inst, "Status", f"has an unknown group status {status} in")
-        group = Group(id=gid, name=_text(inst, "ElementName"), state=GROUP_STATES[status])
+        gid = _key(inst.path, "InstanceID").rsplit(":", 1)[-1]
+        group = Group(id=gid, name=_text(inst, "ElementName"), state=_group_state(inst))
         self._group_paths[gid] = inst.path
         return group
 
     def _all_groups(self) -> list[Group]:
         return [self._group(i) for i in self._enum(FCSET, _GROUP_PROPS)]
 
-    def _groups_where(self, prop: str, values: Sequence[str]) -> list[Group]:
-        wanted = set(values)
-        found = self._where(FCSET, [prop], wanted, _GROUP_PROPS)
-        groups = self._all_groups() if found is None else [self._group(i) for i in found]
-        return [g for g in groups if (g.name if prop == "ElementName" else g.id) in wanted]
-
     def _group_path(self, group_id: str) -> CIMInstanceName:
+        """A group's path; one not seen yet is looked for among all (a set is known by
+        name or InstanceID only, and the id is the InstanceID's last part)."""
         if group_id not in self._group_paths:
-            self._groups_where("SetID", [group_id])
+            self._all_groups()
         if group_id not in self._group_paths:
             raise ArrayCallError(E.NO_SUCH_GROUP, f"the array has no consistency group {group_id}")
         return self._group_paths[group_id]
@@ -616,7 +650,7 @@ class CimArray:
     def group(self, group_id: str) -> Group | None:
         path = self._group_paths.get(group_id)
         if path is None:
-            return next(iter(self._groups_where("SetID", [group_id])), None)
+            return next((g for g in self._all_groups() if g.id == group_id), None)
         inst = self._wire.get(path)
         if inst is None:
             self._group_paths.pop(group_id, None)
@@ -627,7 +661,10 @@ class CimArray:
         return [g for g in self._all_groups() if g.name.startswith(prefix)]
 
     def groups_by_name(self, names: Sequence[str]) -> list[Group]:
-        return self._groups_where("ElementName", names)
+        wanted = set(names)
+        found = self._where(FCSET, ["ElementName"], wanted, _GROUP_PROPS)
+        groups = self._all_groups() if found is None else [self._group(i) for i in found]
+        return [g for g in groups if g.name in wanted]
 
     def create_group(self, name: str) -> Group:
         what = f"creating consistency group {name}"
@@ -638,8 +675,8 @@ class CimArray:
         self._group_paths[gid] = path
         return Group(id=gid, name=name, state=EMPTY_GROUP)
 
-    def _modify_set(self, group_id: str, op: int, code: int, what: str, **params) -> None:
-        self._call("ModifySynchronizedSet", SCS, code, what=f"{what} consistency group {group_id}",
+    def _modify_set(self, group_id: str, op: int, code: int, what: str, wait: bool = True, **params) -> None:
+        self._call("ModifySynchronizedSet", SCS, code, what=f"{what} consistency group {group_id}", wait=wait,
                    Operation=Uint16(op), SynchronizedSet=self._group_path(group_id), **params)
 
     def add_to_group(self, group_id: str, map_id: str) -> None:
@@ -647,7 +684,9 @@ class CimArray:
                          Synchronization=self._map_path(map_id))
 
     def prepare_group(self, group_id: str) -> None:
-        self._modify_set(group_id, OP_PREPARE, E.WITHDRAW_FAILED, "preparing")
+        self._modify_set(group_id, OP_PREPARE, E.WITHDRAW_FAILED, "preparing", wait=False)
+        self._until_prepared(self._group_paths[group_id], "Status", f"preparing consistency group {group_id}",
+                             E.WITHDRAW_FAILED)
 
     def start_group(self, group_id: str) -> None:
         self._modify_set(group_id, OP_RESYNC, E.WITHDRAW_FAILED, "starting")
@@ -656,3 +695,17 @@ class CimArray:
         self._call("DeleteSynchronizedSet", SCS, E.WITHDRAW_FAILED, what=f"deleting consistency group {group_id}",
                    Set=self._group_path(group_id), Force=force)
         self._group_paths.pop(group_id, None)
+
+
+def _sync_state(inst) -> str:
+    value = _int(inst, "SyncState")
+    if value not in SYNC_STATES:
+        raise _bad(inst, "SyncState", f"has an unknown mapping state {value} in")
+    return SYNC_STATES[value]
+
+
+def _group_state(inst) -> str:
+    value = _int(inst, "Status")
+    if value not in GROUP_STATES:
+        raise _bad(inst, "Status", f"has an unknown group status {value} in")
+    return GROUP_STATES[value]

@@ -34,10 +34,13 @@ WITHDRAW_FAILED = 3009
 INTERNAL = 4001
 TAKEN = 32816
 
-# Return codes of the SVC-family agent that mean the same whatever the method.
+# Return codes of the SVC-family agent. Device errors are 36864 + n, one per CMMVC
+# message (the agent's deviceerrors.txt).
 RC_INVALID_PARAMETER = 5
-RC_DEVICE_ERROR_BASE = 0x9000
-RC_VOLUME_OFFLINE = RC_DEVICE_ERROR_BASE + 512
+RC_VOLUME_OFFLINE = 37161          # CMMVC5782E the object specified is offline
+RC_FC_TARGET_IS_TARGET = 38869     # CMMVC6247E the target is already a mapping's target
+RC_FC_STOP_IDLE = 38830            # CMMVC5910E not stopped: idle
+RC_FC_STOP_STOPPED = 38832         # CMMVC5912E not stopped: already stopped
 RC_INVALID_LU, RC_INVALID_INITIATOR = 4097, 4098
 
 # rc -> code, per method, where a return code has a more precise manual code than the
@@ -47,7 +50,7 @@ _BY_METHOD: dict[str, dict[int, int]] = {
     "HidePaths": {RC_INVALID_LU: BAD_VOLUME, RC_INVALID_INITIATOR: BAD_CONTROLLER},
     "ModifySynchronization": {RC_INVALID_PARAMETER: NO_SUCH_SYNC},
     "GetDependentMappingNames": {RC_INVALID_PARAMETER: NO_SUCH_SYNC},
-    "AttachReplicas": {TAKEN: TAKEN},
+    "AttachReplicas": {RC_FC_TARGET_IS_TARGET: TAKEN},
 }
 _ANY_METHOD = {RC_VOLUME_OFFLINE: VOLUME_OFFLINE}
 

@@ -1,19 +1,21 @@
 """FlashCopy through CIM: mappings (LocalStorageSynchronized), consistency groups
-(SynchronizedSets), prepare jobs, and the StorageConfigurationService's copy methods.
-The engine (flashcopy.py) owns the rules; this module only translates."""
+(FlashCopy/CloneCopy sets) and the StorageConfigurationService's copy methods, with
+the signatures of IBM's 6.4 agent (BlockServices.mof, CopyServices.mof). The engine
+(flashcopy.py) owns the rules; this module translates, and checks what only the CIM
+layer knows (which StopDependentMaps value an operation takes). Jobs: fcjobs.py."""
 from __future__ import annotations
 
-from pywbem import CIMInstanceName, Uint16, Uint32
+from pywbem import CIMInstanceName, Sint64, Uint32
 
 from .. import naming as N
 from .. import returncodes as rc
 from ..array import Array
 from ..returncodes import ArrayError
+from . import fcjobs
 from .base import AssociationProvider, Provider, make_instance
 from .params import opt_bool, opt_list, opt_ref, req_ref
 
 COPYTYPE_NORMAL, COPYTYPE_AUTODELETE = 4, 5
-JOB_RUNNING, JOB_COMPLETED, JOB_EXCEPTION = 4, 7, 10
 
 
 # ------------------------------------------------------------------ mappings
@@ -35,18 +37,25 @@ def _mapping_path(a: Array, m) -> CIMInstanceName:
         "SyncedElement": a.naming.volume(tgt["id"], tgt["iogrp_id"])})
 
 
+def _cli_time(a: Array, sim_seconds: float | None) -> str | None:
+    """A simulated instant as the CLI shows a start time (YYMMDDHHMMSS)."""
+    return None if sim_seconds is None else a.datetime(sim_seconds).datetime.strftime("%y%m%d%H%M%S")
+
+
 def mapping_instance(a: Array, m):
     src, tgt = a.volume(m.source_id), a.volume(m.target_id)
     group = a.engine.group(m.group_id) if m.group_id is not None else None
+    iogrp = a.row("iogroups", "id", src["iogrp_id"])
     return make_instance(a, _mapping_path(a, m), {
         "ElementName": m.name, "Name": str(m.id),
         "CopyType": COPYTYPE_AUTODELETE if m.autodelete else COPYTYPE_NORMAL,
-        "SyncState": m.sync_state, "Status": m.state, "SyncMaintained": False,
+        "AutoDelete": m.autodelete, "SyncState": m.sync_state, "SyncMaintained": False,
         "CopyRate": m.copy_rate, "CleanRate": m.clean_rate, "Progress": m.progress,
         "Incremental": m.incremental, "Difference": m.difference, "GrainSize": m.grain_size,
-        "DependentMappingCount": m.dependent_count, "IOGroupId": str(src["iogrp_id"]),
-        "StartTime": a.datetime(m.start_time) if m.start_time is not None else None,
-        "Restoring": m.restoring,
+        "DependentMappingCount": m.dependent_count, "IOGroupId": src["iogrp_id"],
+        "IOGroupName": iogrp["name"] if iogrp else None,
+        "StartTime": _cli_time(a, m.start_time), "Restoring": m.restoring,
+        "SynchronizedSet": a.naming.fcset(group.id, group.autodelete) if group else None,
         "SynchronizedSetID": str(group.id) if group else None,
         "SynchronizedSetName": group.name if group else None,
         "SystemElementID": str(src["id"]), "SystemElementName": src["name"],
@@ -104,8 +113,7 @@ class MappingProvider(AssociationProvider):
 # ------------------------------------------------------------------ groups
 def group_instance(a: Array, g):
     return make_instance(a, a.naming.fcset(g.id, g.autodelete), {
-        "ElementName": g.name, "SetID": str(g.id), "Status": g.dmtf_status,
-        "AutoDelete": g.autodelete, "MemberCount": len(g.members)})
+        "ElementName": g.name, "Status": g.dmtf_status})
 
 
 class GroupProvider(Provider):
@@ -119,12 +127,9 @@ class GroupProvider(Provider):
                 yield group_instance(a, g)
 
     def lookup(self, a: Array, prop, values):
-        if prop == "elementname":
-            groups = a.engine.find_groups(names=frozenset(str(v).lower() for v in values))
-        elif prop == "setid":
-            groups = a.engine.find_groups(ids=frozenset(_ints(values)))
-        else:
+        if prop != "elementname":
             return None
+        groups = a.engine.find_groups(frozenset(str(v).lower() for v in values))
         return [group_instance(a, g) for g in groups if g.autodelete == self.autodelete]
 
     def get(self, a: Array, path):
@@ -145,125 +150,18 @@ def group_of_path(a: Array, path: CIMInstanceName):
     return g
 
 
-# ------------------------------------------------------------------ jobs
-def _job_state(a: Array, row) -> tuple[int, str | None]:
-    """A prepare job runs while its mapping/group prepares, and ends with it."""
-    if row["final_state"] is not None:
-        return row["final_state"], row["error"]
-    try:
-        if row["subject_kind"] == "map":
-            subject = a.engine.mapping(row["subject_id"])
-        else:
-            subject = a.engine.group(row["subject_id"])
-    except ArrayError:  # deleted while (or after) preparing
-        subject = None
-    state = getattr(subject, "state", None)
-    if state == "preparing":
-        return JOB_RUNNING, None
-    if state in ("prepared", "copying", "idle_or_copied"):
-        final, error = JOB_COMPLETED, None
-    else:
-        final, error = JOB_EXCEPTION, f"prepare did not complete: {state or 'object deleted'}"
-    a.db.execute("UPDATE jobs SET final_state=?, error=? WHERE id=?", (final, error, row["id"]))
-    return final, error
-
-
-def job_instance(a: Array, row):
-    state, error = _job_state(a, row)
-    status = {JOB_RUNNING: [2, 5], JOB_COMPLETED: [2, 17], JOB_EXCEPTION: [6, 17]}[state]
-    sync = None
-    if row["subject_kind"] == "map":
-        try:
-            sync = a.engine.mapping(row["subject_id"]).sync_state
-        except ArrayError:
-            sync = None
-    return make_instance(a, a.naming.job(row["id"]), {
-        "ElementName": f"{row['method']} {row['subject_kind']} {row['subject_id']}",
-        "JobState": state, "OperationalStatus": status, "PercentComplete": 100 if state != JOB_RUNNING else 0,
-        "DeleteOnCompletion": False, "ErrorCode": 0 if error is None else 1, "ErrorDescription": error,
-        "SyncState": sync})
-
-
-class JobProvider(Provider):
-    classname = N.JOB
-
-    def enumerate(self, a: Array):
-        for row in a.db.execute("SELECT * FROM jobs ORDER BY id").fetchall():
-            yield job_instance(a, row)
-
-    def get(self, a: Array, path):
-        row = a.row("jobs", "id", a.naming.job_id(path))
-        return job_instance(a, row) if row else None
-
-
-def _new_job(a: Array, method: str, kind: str, subject_id: int, volume_ids: list[int]) -> CIMInstanceName:
-    cur = a.db.execute("INSERT INTO jobs(method, subject_kind, subject_id, volume_ids, created) VALUES(?,?,?,?,?)",
-                       (method, kind, subject_id, ",".join(map(str, volume_ids)), a.clock()))
-    return a.naming.job(cur.lastrowid)
-
-
-def delete_job(a: Array, path: CIMInstanceName) -> None:
-    a.db.execute("DELETE FROM jobs WHERE id=?", (a.naming.job_id(path),))
-
-
-class OwningJobProvider(AssociationProvider):
-    classname = "IBMTSSVC_OwningJobFlashCopy"
-    roles = {"OwningElement": N.SCS, "OwnedElement": N.JOB}
-
-    def _inst(self, a: Array, job_id: int):
-        path = CIMInstanceName(self.classname, namespace=a.namespace, keybindings={
-            "OwningElement": a.naming.service(N.SCS), "OwnedElement": a.naming.job(job_id)})
-        return make_instance(a, path, {})
-
-    def enumerate(self, a: Array):
-        for (job_id,) in a.db.execute("SELECT id FROM jobs ORDER BY id").fetchall():
-            yield self._inst(a, job_id)
-
-    def references(self, a: Array, path, role):
-        roles = self.roles_for(a, path, role)
-        if "OwningElement" in roles:
-            yield from self.enumerate(a)
-        if "OwnedElement" in roles and a.row("jobs", "id", a.naming.job_id(path)):
-            yield self._inst(a, a.naming.job_id(path))
-
-
-class AffectedVolumeProvider(AssociationProvider):
-    classname = "IBMTSSVC_AffectedFlashJobStorageVolume"
-    roles = {"AffectedElement": N.VOLUME, "AffectingElement": N.JOB}
-
-    def _insts(self, a: Array, row):
-        for vid in filter(None, row["volume_ids"].split(",")):
-            vol = a.row("volumes", "id", int(vid))
-            if vol is None:
-                continue
-            path = CIMInstanceName(self.classname, namespace=a.namespace, keybindings={
-                "AffectedElement": a.naming.volume(vol["id"], vol["iogrp_id"]),
-                "AffectingElement": a.naming.job(row["id"])})
-            yield make_instance(a, path, {})
-
-    def enumerate(self, a: Array):
-        for row in a.db.execute("SELECT * FROM jobs ORDER BY id").fetchall():
-            yield from self._insts(a, row)
-
-    def references(self, a: Array, path, role):
-        roles = self.roles_for(a, path, role)
-        if "AffectingElement" in roles:
-            row = a.row("jobs", "id", a.naming.job_id(path))
-            if row:
-                yield from self._insts(a, row)
-        if "AffectedElement" in roles:
-            vid = str(a.naming.volume_id(path))
-            for row in a.db.execute("SELECT * FROM jobs ORDER BY id").fetchall():
-                if vid in row["volume_ids"].split(","):
-                    yield from (i for i in self._insts(a, row)
-                                if a.naming.volume_id(i.path.keybindings["AffectedElement"]) == int(vid))
-
-
 # ------------------------------------------------------------------ methods
-def _copy_options(params) -> dict:
-    copy_type = int(params.get("CopyType") or COPYTYPE_NORMAL)
-    if copy_type not in (COPYTYPE_NORMAL, COPYTYPE_AUTODELETE):
+def _copy_type(params) -> int:
+    copy_type = params.get("CopyType")
+    if copy_type is None:
+        raise ArrayError(rc.INVALID_PARAMETER, "CopyType is required")
+    if int(copy_type) not in (COPYTYPE_NORMAL, COPYTYPE_AUTODELETE):
         raise ArrayError(rc.COPYTYPE_NOT_SUPPORTED, f"CopyType {copy_type} is not supported (4 or 5)")
+    return int(copy_type)
+
+
+def _copy_options(params) -> dict:
+    copy_type = _copy_type(params)
     rate = params.get("BackgroundCopyRate")
     grain = params.get("GrainSize")
     clean = params.get("CleanRate")
@@ -274,17 +172,20 @@ def _copy_options(params) -> dict:
             "autodelete": copy_type == COPYTYPE_AUTODELETE}
 
 
-def _attach(a: Array, src_path, tgt_path, name, group_id, opts) -> CIMInstanceName:
+def _attach(a: Array, src_path, tgt_path, name, group_id, opts) -> None:
     try:
-        src_id, tgt_id = a.naming.volume_id(src_path), a.naming.volume_id(tgt_path)
+        src_id = a.naming.volume_id(src_path)
     except ArrayError as exc:
         raise ArrayError(rc.INVALID_SOURCE, exc.message) from None
+    try:
+        tgt_id = a.naming.volume_id(tgt_path)
+    except ArrayError as exc:
+        raise ArrayError(rc.INVALID_TARGET, exc.message) from None
     if a.row("volumes", "id", src_id) is None:
         raise ArrayError(rc.INVALID_SOURCE, f"no source volume {src_id}")
     if a.row("volumes", "id", tgt_id) is None:
         raise ArrayError(rc.INVALID_TARGET, f"no target volume {tgt_id}")
-    map_id = a.engine.create_mapping(src_id, tgt_id, name=name, group_id=group_id, **opts)
-    return _mapping_path(a, a.engine.mapping(map_id))
+    a.engine.create_mapping(src_id, tgt_id, name=name, group_id=group_id, **opts)
 
 
 def _group_id(a: Array, params, name: str = "Set") -> int | None:
@@ -293,71 +194,95 @@ def _group_id(a: Array, params, name: str = "Set") -> int | None:
 
 
 def attach_replica(a: Array, target, params):
-    path = _attach(a, req_ref(params, "SourceElement"), req_ref(params, "TargetElement"),
-                   params.get("ElementName"), _group_id(a, params), _copy_options(params))
-    return rc.OK, {"Synchronization": path}
+    """The mapping is not returned (Job only, null when done): a client finds it by
+    the References of its volumes or by its ElementName."""
+    _attach(a, req_ref(params, "SourceElement"), req_ref(params, "TargetElement"),
+            params.get("ElementName"), _group_id(a, params), _copy_options(params))
+    return rc.OK, {}
 
 
 def attach_replicas(a: Array, target, params):
+    """Each pair on its own: ReturnValues[i] is pair i's code, the pairs that succeeded
+    stay made; the method's code is the first refused pair's (0 when none)."""
     sources, targets = opt_list(params, "SourceElements"), opt_list(params, "TargetElements")
     names = opt_list(params, "ElementNames")
     if not sources or len(sources) != len(targets) or (names and len(names) != len(sources)):
         raise ArrayError(rc.INVALID_PARAMETER, "SourceElements, TargetElements (and ElementNames) must pair up")
     group_id, opts = _group_id(a, params), _copy_options(params)
-    results, paths = [], []
+    results = []
     for i, (src, tgt) in enumerate(zip(sources, targets)):
         try:
-            paths.append(_attach(a, src, tgt, names[i] if names else None, group_id, opts))
+            _attach(a, src, tgt, names[i] if names else None, group_id, opts)
             results.append(rc.OK)
         except ArrayError as exc:
             results.append(exc.rc)
-    if any(results):
-        # All or nothing: the transaction rolls back, ReturnValues says which pair failed.
-        first = next(r for r in results if r)
-        raise ArrayError(first, "AttachReplicas refused", out={"ReturnValues": [Uint32(r) for r in results]})
-    return rc.OK, {"ReturnValues": [Uint32(r) for r in results], "Synchronizations": paths}
+    first = next((r for r in results if r), rc.OK)
+    return first, {"ReturnValues": [Uint32(r) for r in results]}
 
 
-OP_DETACH, OP_FRACTURE, OP_RESYNC, OP_PREPARE, OP_UNPREPARE, OP_QUIESCE = 2, 3, 4, 6, 7, 8
+OP_DETACH, OP_RESYNC, OP_PREPARE, OP_UNPREPARE, OP_QUIESCE = 2, 4, 6, 7, 8
 SET_ADD, SET_REMOVE, SET_DETACH_ALL = 0, 1, 2
+_RESTORE_STOPS = {1, 2, 3, 6}   # StopDependentMaps valid only with Restore true
+_STOP_ONLY = {4, 5}             # valid only when the operation is a stop (Quiesce)
 
 
-def _stop_dependent(params):
+def _stop_dependent(params, op: int) -> int | None:
+    """StopDependentMaps, in the combinations BlockServices.mof allows; the array
+    models them on a stop (Quiesce) and a delete (Detach) only."""
     value = params.get("StopDependentMaps")
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    value = int(value)
+    if value in _STOP_ONLY and op == OP_QUIESCE:
+        return value
+    if value in _RESTORE_STOPS and opt_bool(params, "Restore") and op in (OP_QUIESCE, OP_DETACH):
+        return value
+    raise ArrayError(rc.STOP_DEPENDENT_INVALID, f"StopDependentMaps {value} is not valid with Operation "
+                                                f"{op} and Restore {opt_bool(params, 'Restore')}")
+
+
+def _stop_flags(params) -> tuple[bool, bool]:
+    force, split = opt_bool(params, "Force"), opt_bool(params, "Split")
+    if force and split:
+        raise ArrayError(rc.MUTUALLY_EXCLUSIVE, "Split and Force are mutually exclusive")
+    return force, split
 
 
 def modify_synchronization(a: Array, target, params):
     m = mapping_of_path(a, req_ref(params, "Synchronization"))
-    op = int(params.get("Operation") or 0)
+    op = int(params.get("Operation") if params.get("Operation") is not None else -1)
     restore, force = opt_bool(params, "Restore"), opt_bool(params, "Force")
+    stop_dependent = _stop_dependent(params, op)
     if op == OP_PREPARE:
         a.engine.prepare_mapping(m.id, restore=restore)
-        return rc.JOB_STARTED, {"Job": _new_job(a, "Prepare", "map", m.id, [m.source_id, m.target_id])}
+        return rc.JOB_STARTED, {"Job": fcjobs.new_job(a, "Prepare", "map", m.id, [m.source_id, m.target_id])}
     if op == OP_RESYNC:
-        a.engine.start_mapping(m.id, restore=restore)
-    elif op in (OP_QUIESCE, OP_FRACTURE, OP_UNPREPARE):
-        a.engine.stop_mapping(m.id, stop_dependent=_stop_dependent(params), force=force,
-                              split=opt_bool(params, "Split"))
+        a.engine.start_mapping(m.id, restore=restore, prepare=force)
+    elif op == OP_UNPREPARE:
+        a.engine.unprepare_mapping(m.id)
+    elif op == OP_QUIESCE:
+        force, split = _stop_flags(params)
+        a.engine.stop_mapping(m.id, stop_dependent=stop_dependent, force=force, split=split)
     elif op == OP_DETACH:
-        a.engine.delete_mapping(m.id, force=force, stop_dependent=_stop_dependent(params))
+        a.engine.delete_mapping(m.id, force=force, stop_dependent=stop_dependent)
     else:
-        raise ArrayError(rc.INVALID_OPERATION, f"Operation {op} is not supported")
+        raise ArrayError(rc.INVALID_OPERATION, f"Operation {op} is not supported on a FlashCopy mapping")
     return rc.OK, {}
 
 
 def create_synchronized_set(a: Array, target, params):
-    copy_type = int(params.get("CopyType") or COPYTYPE_NORMAL)
-    if copy_type not in (COPYTYPE_NORMAL, COPYTYPE_AUTODELETE):
-        raise ArrayError(rc.COPYTYPE_NOT_SUPPORTED, f"CopyType {copy_type} is not supported (4 or 5)")
+    copy_type = _copy_type(params)
     gid = a.engine.create_group(params.get("ElementName"), autodelete=copy_type == COPYTYPE_AUTODELETE)
     return rc.OK, {"Set": a.naming.fcset(gid, copy_type == COPYTYPE_AUTODELETE)}
 
 
 def modify_synchronized_set(a: Array, target, params):
+    """Prepare All answers 4096 with one FlashCopyJob per member mapping."""
     g = group_of_path(a, req_ref(params, "SynchronizedSet"))
     op = int(params.get("Operation") if params.get("Operation") is not None else -1)
     restore, force = opt_bool(params, "Restore"), opt_bool(params, "Force")
+    stop_dependent = _stop_dependent(params, op)
+    out = {"SynchronizedSet": a.naming.fcset(g.id, g.autodelete)}
     if op in (SET_ADD, SET_REMOVE):
         m = mapping_of_path(a, req_ref(params, "Synchronization"))
         if op == SET_ADD:
@@ -366,18 +291,22 @@ def modify_synchronized_set(a: Array, target, params):
             a.engine.remove_from_group(g.id, m.id)
     elif op == OP_PREPARE:
         a.engine.prepare_group(g.id, restore=restore)
-        volumes = [v for mid in g.members for m in [a.engine.mapping(mid)] for v in (m.source_id, m.target_id)]
-        return rc.JOB_STARTED, {"Job": _new_job(a, "PrepareAll", "group", g.id, volumes)}
+        members = [a.engine.mapping(mid) for mid in g.members]
+        out["Job"] = [fcjobs.new_job(a, "PrepareAll", "map", m.id, [m.source_id, m.target_id]) for m in members]
+        return rc.JOB_STARTED, out
     elif op == OP_RESYNC:
-        a.engine.start_group(g.id, restore=restore)
-    elif op in (OP_QUIESCE, OP_FRACTURE, OP_UNPREPARE):
-        a.engine.stop_group(g.id, stop_dependent=_stop_dependent(params), force=force)
+        a.engine.start_group(g.id, restore=restore, prepare=force)
+    elif op == OP_UNPREPARE:
+        a.engine.unprepare_group(g.id)
+    elif op == OP_QUIESCE:
+        force, _ = _stop_flags(params)
+        a.engine.stop_group(g.id, stop_dependent=stop_dependent, force=force)
     elif op == SET_DETACH_ALL:
         for mid in list(g.members):
-            a.engine.delete_mapping(mid, force=force, stop_dependent=_stop_dependent(params), via_group=True)
+            a.engine.delete_mapping(mid, force=force, stop_dependent=stop_dependent, via_group=True)
     else:
-        raise ArrayError(rc.IN_USE, f"Operation {op} is not supported on a set")
-    return rc.OK, {}
+        raise ArrayError(rc.IN_USE, f"Operation {op} is not supported on a FlashCopy set")
+    return rc.OK, out
 
 
 def delete_synchronized_set(a: Array, target, params):
@@ -388,26 +317,25 @@ def delete_synchronized_set(a: Array, target, params):
 
 def get_dependent_mapping_names(a: Array, target, params):
     m = mapping_of_path(a, req_ref(params, "Mapping"))
-    deps = [a.engine.mapping(d) for d in a.engine.dependent_mappings(m.id)]
-    return rc.OK, {"Names": [d.name for d in deps], "IDs": [str(d.id) for d in deps]}
+    return rc.OK, {"Dependentnames": [a.engine.mapping(d).name for d in a.engine.dependent_mappings(m.id)]}
 
 
 def list_vdisk_flashcopy_map_copies(a: Array, target, params):
-    vid = str(params.get("ID") or "")
-    if not vid.isdigit() or a.row("volumes", "id", int(vid)) is None:
+    vid = params.get("ID")
+    if vid is None or a.row("volumes", "id", int(vid)) is None:
         raise ArrayError(rc.INVALID_PARAMETER, f"no volume with id {vid!r}")
-    copies = a.engine.copies_of(int(vid))
-    out = {k: [] for k in ("MapID", "MapName", "Status", "Progress", "Difference", "TargetVdiskID",
-                           "TargetVdiskName", "SetID", "SetName")}
-    for m in copies:
+    out = {k: [] for k in ("FCID", "FCName", "Status", "Progress", "Difference", "Start_Time",
+                           "TargetVdiskID", "TargetVdiskName", "SetID", "SetName")}
+    for m in a.engine.copies_of(int(vid)):
         tgt = a.volume(m.target_id)
         group = a.engine.group(m.group_id) if m.group_id is not None else None
-        out["MapID"].append(str(m.id))
-        out["MapName"].append(m.name)
+        out["FCID"].append(Sint64(m.id))
+        out["FCName"].append(m.name)
         out["Status"].append(m.state)
-        out["Progress"].append(Uint16(m.progress))
-        out["Difference"].append(Uint16(m.difference))
-        out["TargetVdiskID"].append(str(tgt["id"]))
+        out["Progress"].append(Uint32(m.progress))
+        out["Difference"].append(Uint32(m.difference or 0))
+        out["Start_Time"].append(_cli_time(a, m.start_time) or "")
+        out["TargetVdiskID"].append(Sint64(tgt["id"]))
         out["TargetVdiskName"].append(tgt["name"])
         out["SetID"].append(str(group.id) if group else "")
         out["SetName"].append(group.name if group else "")
@@ -415,7 +343,7 @@ def list_vdisk_flashcopy_map_copies(a: Array, target, params):
 
 
 PROVIDERS = [MappingProvider(), GroupProvider(N.FCSET, False), GroupProvider(N.CLONESET, True),
-             JobProvider(), OwningJobProvider(), AffectedVolumeProvider()]
+             *fcjobs.PROVIDERS]
 METHODS = {
     (N.SCS, "AttachReplica"): attach_replica,
     (N.SCS, "AttachReplicas"): attach_replicas,
@@ -426,4 +354,4 @@ METHODS = {
     (N.SCS, "GetDependentMappingNames"): get_dependent_mapping_names,
     (N.SCS, "ListVDiskFlashCopyMapCopies"): list_vdisk_flashcopy_map_copies,
 }
-DELETABLE = {N.JOB: delete_job}
+DELETABLE = {N.JOB: fcjobs.delete_job}

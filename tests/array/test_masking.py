@@ -5,7 +5,7 @@ from pywbem import Uint16
 
 def test_virtual_fc_hosts_need_validate_false(cim):
     conn = cim.conn
-    assert cim.create_host("virt_free", "5000000000000A00", validate=True)[0] == 0x9000 + 67
+    assert cim.create_host("virt_free", "5000000000000A00", validate=True)[0] == 38400   # CMMVC5867E
     rc, out = cim.create_host("virt_free", "5000000000000A00", validate=False)
     assert rc == 0
     hw = conn.GetInstance(out["HardwareID"])
@@ -71,7 +71,7 @@ def test_sharing_a_volume_needs_force(cim):
     _, pc2 = cim.host("share_2", "10000000C9EEEE02")
     assert conn.InvokeMethod("ExposePaths", cim.ccs, LUNames=[vol["Name"]], ProtocolControllers=[pc1])[0] == 0
     assert conn.InvokeMethod("ExposePaths", cim.ccs, LUNames=[vol["Name"]],
-                             InitiatorPortIDs=["10000000C9EEEE02"])[0] == 0x9000 + 71
+                             InitiatorPortIDs=["10000000C9EEEE02"])[0] == 37883   # CMMVC6071E
     assert conn.InvokeMethod("ExposePaths", cim.ccs, LUNames=[vol["Name"]],
                              InitiatorPortIDs=["10000000C9EEEE02"], Force=True)[0] == 0
     assert vol["Name"] in cim.mapped_uids(pc2)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cim.array import CimArray
+from tests.cim_flashcopy.conftest import STATE_OF
 from tests.support.arrayproc import NAMESPACE, PASSWORD, USER, ArrayProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +52,14 @@ class View:
 
     def fcmaps(self) -> dict[str, dict]:
         return {str(i["ElementName"]): {"id": str(i["Name"]), "source": str(i["SystemElementID"]),
-                                        "target": str(i["SyncedElementID"]), "state": str(i["Status"]),
+                                        "target": str(i["SyncedElementID"]),
+                                        "state": STATE_OF[int(i["SyncState"])],
                                         "group": i.get("SynchronizedSetID")}
                 for i in self.conn.EnumerateInstances("IBMTSSVC_LocalStorageSynchronized")}
 
     def groups(self) -> dict[str, dict]:
-        return {str(i["ElementName"]): {"id": str(i["SetID"]), "status": int(i["Status"])}
+        return {str(i["ElementName"]): {"id": str(i.path["InstanceID"]).rsplit(":", 1)[-1],
+                                        "status": int(i["Status"])}
                 for i in self.conn.EnumerateInstances("IBMTSSVC_FlashCopyStorageSynchronizedSet")}
 
 

@@ -74,7 +74,7 @@ def test_attach_of_unequal_sizes_is_refused(cim, view):
     src = cim.volumes_by_uid([SRC1])[SRC1]
     with pytest.raises(AttachRefused) as err:
         cim.attach([(src.id, small.id, "cim-unequal")], copy_rate=0, incremental=False, group_id=None)
-    assert err.value.code == 402 and err.value.refused == {0: 0x8002}
+    assert err.value.code == 402 and err.value.refused == {0: 38844}     # CMMVC5924E sizes differ
     assert view.fcmaps() == {}
     with pytest.raises(ArrayCallError) as err:
         cim.attach([], copy_rate=0, incremental=False, group_id=None)
@@ -87,8 +87,8 @@ def test_offline_volume_is_512(sim, cim, view):
     sim.admin("PUT", f"volumes/{SRC1}/online", {"online": False})
     assert not cim.volumes_by_uid([SRC1])[SRC1].online
     with pytest.raises(ArrayCallError) as err:
-        cim.start_fcmap(fcmap.id)
-    assert err.value.code == 512 and err.value.rc == 0x9000 + 512
+        cim.prepare_fcmap(fcmap.id)
+    assert err.value.code == 512 and err.value.rc == 37161          # CMMVC5782E object offline
     assert view.fcmaps()["cim-off"]["state"] == "idle_or_copied"
 
 
@@ -171,7 +171,7 @@ def test_failed_job_is_a_typed_error(tmp_path):
                             group_id=None)
         with pytest.raises(ArrayCallError) as err:
             cim.prepare_fcmap(fcmap.id)
-        assert err.value.code == 3009 and "object deleted" in str(err.value)
+        assert err.value.code == 3009 and "is gone" in str(err.value)
         with pytest.raises(ArrayCallError):
             cim.prepare_fcmap(fcmap.id, restore=True)
         assert view.fcmaps() == {}
@@ -183,8 +183,8 @@ def test_failed_job_is_a_typed_error(tmp_path):
         sent = cim.requests
         with pytest.raises(ArrayCallError) as err:
             cim.prepare_fcmap(fcmap.id, restore=True)
-        assert err.value.code == 720 and "did not finish within 150 s" in str(err.value)
-        assert cim.requests - sent == 3          # the method, then two looks at the job
+        assert err.value.code == 720 and "did not finish preparing within 150 s" in str(err.value)
+        assert cim.requests - sent == 3          # the method, then two looks at the mapping
     finally:
         sim.stop()
 

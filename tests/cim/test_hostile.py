@@ -158,11 +158,11 @@ def test_garbage_and_http_errors(agent, cim):
 def test_unknown_mapping_state(agent, cim):
     agent.replies["EnumerateInstances"] = enum(named_instance(
         "IBMTSSVC_LocalStorageSynchronized", {"Name": "1"}, prop("ElementName", "m"), prop("Name", "1"),
-        prop("Status", "exploded"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
+        prop("SyncState", 77, "uint16"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
         prop("CopyRate", 0, "uint16")))
     with pytest.raises(ArrayCallError) as err:
         cim.fcmaps_named("")
-    one_line_911(err, "exploded")
+    one_line_911(err, "SyncState", "77")
 
 
 def test_missing_services_are_3003(agent, cim):
@@ -184,19 +184,21 @@ def test_method_replies_without_outputs(agent, cim):
     one_line_911(err, "not a number")
 
 
-def test_job_without_a_state(agent, cim):
+def test_preparing_set_without_a_status(agent, cim):
+    """Prepare All is followed by reading the set's Status (not its jobs): garbage there
+    is a 911."""
     job = instance_name("IBMTSSVC_FlashCopyJob", {"InstanceID": "C:job:1"})
     agent.replies["EnumerateInstanceNames"] = f"<IRETURNVALUE>{SCS_NAME}</IRETURNVALUE>"
-    agent.replies["ExecQuery"] = queried(named_instance(
-        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
-        prop("SetID", "1"), prop("Status", 11, "uint32")))
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:1"}, prop("ElementName", "g"),
+        prop("Status", 11, "uint32")))
     agent.replies["ModifySynchronizedSet"] = (
         '<RETURNVALUE PARAMTYPE="uint32"><VALUE>4096</VALUE></RETURNVALUE>'
-        f'<PARAMVALUE NAME="Job" PARAMTYPE="reference"><VALUE.REFERENCE>'
+        f'<PARAMVALUE NAME="Job" PARAMTYPE="reference"><VALUE.REFARRAY><VALUE.REFERENCE>'
         f"<INSTANCEPATH><NAMESPACEPATH><HOST>x</HOST>{NS}</NAMESPACEPATH>{job}</INSTANCEPATH>"
-        "</VALUE.REFERENCE></PARAMVALUE>")
-    agent.replies["GetInstance"] = (f'<IRETURNVALUE><INSTANCE CLASSNAME="IBMTSSVC_FlashCopyJob">'
-                                    f'{prop("JobState", "soon")}</INSTANCE></IRETURNVALUE>')
+        "</VALUE.REFERENCE></VALUE.REFARRAY></PARAMVALUE>")
+    agent.replies["GetInstance"] = (f'<IRETURNVALUE><INSTANCE CLASSNAME="IBMTSSVC_FlashCopyStorageSynchronizedSet">'
+                                    f'{prop("Status", "soon")}</INSTANCE></IRETURNVALUE>')
     with pytest.raises(ArrayCallError) as err:
         cim.prepare_group("1")
-    one_line_911(err, "JobState")
+    one_line_911(err, "Status")

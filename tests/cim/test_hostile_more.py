@@ -46,8 +46,7 @@ def test_bad_hosts(agent, cim, instance, word):
 
 def test_group_without_status(agent, cim):
     agent.replies["EnumerateInstances"] = enum(named_instance(
-        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
-        prop("SetID", "1")))
+        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:1"}, prop("ElementName", "g")))
     with pytest.raises(ArrayCallError) as err:
         cim.groups_named("")
     one_line_911(err, "lacks Status")
@@ -82,12 +81,12 @@ def test_dependents_that_are_not_names(agent, cim):
     scs(agent)
     agent.replies["ExecQuery"] = queried(named_instance(
         "IBMTSSVC_LocalStorageSynchronized", {"Name": "1"}, prop("ElementName", "m"), prop("Name", "1"),
-        prop("Status", "copying"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
+        prop("SyncState", 5, "uint16"), prop("SystemElementID", "1"), prop("SyncedElementID", "2"),
         prop("CopyRate", 0, "uint16")))
-    agent.replies["GetDependentMappingNames"] = returns(0, out_array("IDs", [1, 2], "uint32"))
+    agent.replies["GetDependentMappingNames"] = returns(0, out_array("Dependentnames", [1, 2], "uint32"))
     with pytest.raises(ArrayCallError) as err:
         cim.dependent_fcmaps("1")
-    one_line_911(err, "IDs")
+    one_line_911(err, "Dependentnames")
 
 
 def test_new_volume_that_is_not_a_path(agent, cim):
@@ -113,9 +112,9 @@ def test_associators_without_paths(agent, cim):
 
 def test_job_reference_that_is_not_a_path(agent, cim):
     scs(agent)
-    agent.replies["ExecQuery"] = queried(named_instance(
-        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:fccg:1"}, prop("ElementName", "g"),
-        prop("SetID", "1"), prop("Status", 11, "uint32")))
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_FlashCopyStorageSynchronizedSet", {"InstanceID": "C:1"}, prop("ElementName", "g"),
+        prop("Status", 11, "uint32")))
     agent.replies["ModifySynchronizedSet"] = returns(
         4096, '<PARAMVALUE NAME="Job" PARAMTYPE="string"><VALUE>job-1</VALUE></PARAMVALUE>')
     with pytest.raises(ArrayCallError) as err:
@@ -147,3 +146,28 @@ def test_a_failing_query_is_not_taken_for_a_missing_one(agent, cim):
     with pytest.raises(ArrayCallError) as err:
         cim.volumes_by_uid(["X"])
     one_line_911(err, "CIM_ERR_FAILED")
+
+
+def _mapping_props(sync_state):
+    return (prop("ElementName", "m"), prop("Name", "1"), prop("SyncState", sync_state, "uint16"),
+            prop("SystemElementID", "1"), prop("SyncedElementID", "2"), prop("CopyRate", 0, "uint16"))
+
+
+@pytest.mark.parametrize("sync_state, code", [(4, None), (13, 3009)])
+def test_a_prepare_answered_0_is_waited_for_by_its_sync_state(agent, cim, sync_state, code):
+    """An agent may answer a prepare with 0 and no job: prepared is read from SyncState."""
+    scs(agent)
+    agent.replies["ExecQuery"] = queried(named_instance("IBMTSSVC_LocalStorageSynchronized", {"Name": "1"},
+                                                        *_mapping_props(2)))
+    agent.replies["ModifySynchronization"] = returns(0)
+    agent.replies["GetInstance"] = ('<IRETURNVALUE><INSTANCE CLASSNAME="IBMTSSVC_LocalStorageSynchronized">'
+                                    f'{"".join(_mapping_props(sync_state))}</INSTANCE></IRETURNVALUE>')
+    cim.fcmap("1")
+    sent = cim.requests
+    if code is None:
+        cim.prepare_fcmap("1")
+    else:
+        with pytest.raises(ArrayCallError) as err:
+            cim.prepare_fcmap("1")
+        assert err.value.code == code and "stopped, not prepared" in str(err.value)
+    assert cim.requests - sent == 3                  # the service, the method, one look at the mapping

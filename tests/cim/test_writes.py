@@ -73,7 +73,12 @@ def test_mapping_lifecycle(cim, view):
     cim.start_fcmap(first.id)
     assert view.fcmaps()["cim-a"]["state"] == COPYING
     second, = cim.attach([(src.id, t2.id, "cim-b")], copy_rate=0, incremental=False, group_id=None)
-    cim.start_fcmap(second.id)                        # implicit prepare, then copying
+    with pytest.raises(ArrayCallError) as err:        # idle: the agent wants a prepare first
+        cim.start_fcmap(second.id)
+    assert (err.value.code, err.value.rc) == (3009, 38825)          # CMMVC5905E
+    assert view.fcmaps()["cim-b"]["state"] == IDLE
+    cim.prepare_fcmap(second.id)
+    cim.start_fcmap(second.id)
     # the older target now reads through the newer one
     assert cim.dependent_fcmaps(second.id) == [first.id]
     assert {m.id for m in cim.fcmaps_of_volume(src.id)} == {first.id, second.id}
@@ -84,7 +89,10 @@ def test_mapping_lifecycle(cim, view):
     assert cim.fcmaps_named("vss-") == []
     cim.stop_fcmap(second.id, stop_dependent=None, force=True)
     assert cim.fcmap(second.id).state == STOPPED == view.fcmaps()["cim-b"]["state"]
-    cim.delete_fcmap(second.id)
+    with pytest.raises(ArrayCallError) as err:        # stopped: deleted with force only
+        cim.delete_fcmap(second.id)
+    assert err.value.rc == 38819                                     # CMMVC5899E
+    cim.delete_fcmap(second.id, force=True)
     cim.delete_fcmap(first.id, force=True)
     assert view.fcmaps() == {}
     assert cim.fcmap(first.id) is None

@@ -14,8 +14,11 @@ from tests.support.arrayproc import ArrayProcess
 CHUNK = 64 * 1024
 VOLUME = "IBMTSSVC_StorageVolume"
 SYNC = "IBMTSSVC_LocalStorageSynchronized"
-OP_DETACH, OP_FRACTURE, OP_RESYNC, OP_PREPARE, OP_QUIESCE = 2, 3, 4, 6, 8
+OP_DETACH, OP_FRACTURE, OP_RESYNC, OP_PREPARE, OP_UNPREPARE, OP_QUIESCE = 2, 3, 4, 6, 7, 8
 JOB_STARTED = 4096
+# SyncState (DMTF) -> the CLI's word for the mapping's state, as the array reports it
+STATE_OF = {2: "idle_or_copied", 6: "idle_or_copied", 3: "preparing", 4: "prepared", 5: "copying",
+            8: "stopping", 13: "stopped"}
 
 
 def pattern(tag: int, length: int) -> bytes:
@@ -70,9 +73,19 @@ class FcCim:
 
     # ------------------------------------------------------------ mappings
     def attach(self, src, tgt, rate=0, grain=64, incremental=False, copy_type=4, **extra):
-        return self.call("AttachReplica", SourceElement=src, TargetElement=tgt, CopyType=Uint16(copy_type),
-                         BackgroundCopyRate=Uint16(rate), GrainSize=Uint16(grain),
-                         Incremental=incremental, **extra)
+        """AttachReplica -> (rc, the new mapping's path or None): the agent returns no
+        mapping, so it is found as a client does, among the source's References."""
+        rc, out = self.call("AttachReplica", SourceElement=src, TargetElement=tgt, CopyType=Uint16(copy_type),
+                            BackgroundCopyRate=Uint16(rate), GrainSize=Uint16(grain),
+                            Incremental=incremental, **extra)
+        assert set(out) <= {"Job"}, out
+        return rc, (self.sync_of(src, tgt) if rc == 0 else None)
+
+    def sync_of(self, src, tgt):
+        found = [r for r in self.conn.ReferenceNames(src, ResultClass=SYNC, Role="SystemElement")
+                 if r["SyncedElement"]["DeviceID"] == tgt["DeviceID"]]
+        assert len(found) == 1, found
+        return found[0]
 
     def modify(self, sync, op: int, **extra):
         return self.call("ModifySynchronization", Synchronization=sync, Operation=Uint16(op), **extra)
@@ -82,9 +95,8 @@ class FcCim:
 
     def snapshot(self, src, tgt, rate=0, grain=64, **extra):
         """Attach, prepare (a Job), let the flush end, start: the image is taken now."""
-        rc, out = self.attach(src, tgt, rate=rate, grain=grain, **extra)
+        rc, sync = self.attach(src, tgt, rate=rate, grain=grain, **extra)
         assert rc == 0, rc
-        sync = out["Synchronization"]
         rc, out = self.modify(sync, OP_PREPARE)
         assert rc == JOB_STARTED, rc
         self.advance(2)
@@ -99,7 +111,7 @@ class FcCim:
                 for m in self.conn.EnumerateInstances(SYNC, PropertyList=plist)}
 
     def state(self, sync) -> str:
-        return self.conn.GetInstance(sync, PropertyList=["Status"])["Status"]
+        return STATE_OF[int(self.conn.GetInstance(sync, PropertyList=["SyncState"])["SyncState"])]
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import pytest
 from pywbem import Uint16
 
-from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_RESYNC, FcCim, pattern
+from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, FcCim, pattern
 
 SIZE = 16 * CHUNK
 STOP_NEWER_AND_CURRENT, STOP_OLDER, FAIL_IF_NOT_OLDEST = 2, 4, 5
-NOT_OLDEST, RESTORE_NOT_TRUE = 0x8101, 0x8102
+NOT_OLDEST, RESTORE_NOT_TRUE, STOP_DEPENDENT_INVALID = 0x8101, 0x8102, 0x8104
+NOT_DELETED_STOPPED = 38819      # CMMVC5899E: a stopped mapping is deleted with Force
 
 
 @dataclass
@@ -54,21 +55,27 @@ def test_cascade_newest_first_and_dependent_names(fc, cascade):
     check_images(fc, cascade, range(4))
     rc, out = fc.call("GetDependentMappingNames", Mapping=cascade.syncs[3])
     assert rc == 0
-    by_id = {m["Name"]: m["SyncedElementID"] for m in fc.mappings().values()}
+    assert set(out) == {"Dependentnames"}                        # names only, as the agent answers
+    by_name = {m["ElementName"]: m["SyncedElementID"] for m in fc.mappings().values()}
     order = [t[0].keybindings["DeviceID"] for t in cascade.targets]
-    assert [by_id[i] for i in out["IDs"]] == [order[2], order[1], order[0]]     # T3, T2, T1
-    assert fc.call("GetDependentMappingNames", Mapping=cascade.syncs[0])[1].get("IDs") in (None, [])
+    assert [by_name[n] for n in out["Dependentnames"]] == [order[2], order[1], order[0]]   # T3, T2, T1
+    assert fc.call("GetDependentMappingNames", Mapping=cascade.syncs[0])[1].get("Dependentnames") in (None, [])
 
 
 def test_delete_s_t2_stop_older_takes_s_t1_and_keeps_t3_t4(fc, cascade):
-    refused, _ = fc.modify(cascade.syncs[1], OP_DETACH, Force=True, StopDependentMaps=Uint16(FAIL_IF_NOT_OLDEST))
+    # "stop older" and "fail if not oldest" are stop options: stop with them, then delete
+    refused, _ = fc.modify(cascade.syncs[1], OP_QUIESCE, StopDependentMaps=Uint16(FAIL_IF_NOT_OLDEST))
     assert refused == NOT_OLDEST
     assert targets_of(fc, cascade) == ["T1", "T2", "T3", "T4"]     # the refusal changed nothing
-    rc, _ = fc.modify(cascade.syncs[1], OP_DETACH, Force=True, StopDependentMaps=Uint16(STOP_OLDER))
+    assert fc.modify(cascade.syncs[1], OP_DETACH, Force=True,
+                     StopDependentMaps=Uint16(STOP_OLDER))[0] == STOP_DEPENDENT_INVALID
+    rc, _ = fc.modify(cascade.syncs[1], OP_QUIESCE, Force=True, StopDependentMaps=Uint16(STOP_OLDER))
     assert rc == 0
+    assert fc.modify(cascade.syncs[1], OP_DETACH, Force=True)[0] == 0
     assert fc.state(cascade.syncs[0]) == "stopped"
     assert fc.read(cascade.targets[0][1]) != cascade.images[0]
-    assert fc.modify(cascade.syncs[0], OP_DETACH)[0] == 0           # the stopped S>T1 goes too
+    assert fc.modify(cascade.syncs[0], OP_DETACH)[0] == NOT_DELETED_STOPPED   # needs Force
+    assert fc.modify(cascade.syncs[0], OP_DETACH, Force=True)[0] == 0         # the stopped S>T1 goes too
     assert targets_of(fc, cascade) == ["T3", "T4"]
     check_images(fc, cascade, (2, 3))
     fc.write(cascade.s_uid, 0, b"later" * (SIZE // 5))
@@ -83,10 +90,9 @@ def test_delete_s_t2_cleaning_keeps_s_t1(fc, cascade):
 
 def test_restore_from_t2_leaves_only_s_t1(fc, cascade):
     t2_path, _ = cascade.targets[1]
-    rc, out = fc.attach(t2_path, cascade.s, rate=50)
+    rc, back = fc.attach(t2_path, cascade.s, rate=50)
     assert rc == 0
-    back = out["Synchronization"]
-    assert fc.modify(back, OP_RESYNC)[0] == RESTORE_NOT_TRUE      # S is an active source
+    assert fc.modify(back, OP_RESYNC, Force=True)[0] == RESTORE_NOT_TRUE   # S is an active source
     rc, out = fc.modify(back, OP_PREPARE, Restore=True)
     assert rc == 4096
     fc.advance(2)
@@ -96,12 +102,15 @@ def test_restore_from_t2_leaves_only_s_t1(fc, cascade):
     check_images(fc, cascade, range(4))
     fc.advance(600)
     assert fc.modify(back, OP_DETACH, Force=True)[0] == 0
-    rc, _ = fc.modify(cascade.syncs[1], OP_DETACH, Force=True, StopDependentMaps=Uint16(STOP_NEWER_AND_CURRENT))
+    assert fc.modify(cascade.syncs[1], OP_DETACH, Force=True,          # a restore option:
+                     StopDependentMaps=Uint16(STOP_NEWER_AND_CURRENT))[0] == STOP_DEPENDENT_INVALID
+    rc, _ = fc.modify(cascade.syncs[1], OP_DETACH, Force=True, Restore=True,   # with Restore
+                      StopDependentMaps=Uint16(STOP_NEWER_AND_CURRENT))
     assert rc == 0
     fc.advance(600)                                                  # S>T3, S>T4 finish stopping
     for sync in cascade.syncs[2:]:
         assert fc.state(sync) == "stopped"
-        assert fc.modify(sync, OP_DETACH)[0] == 0
+        assert fc.modify(sync, OP_DETACH, Force=True)[0] == 0
     assert targets_of(fc, cascade) == ["T1"]
     assert fc.read(cascade.s_uid) == cascade.images[1]
     check_images(fc, cascade, (0,))

@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from pywbem import Uint16
 
-from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, FcCim, pattern
+from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, STATE_OF, FcCim, pattern
 
 SIZE = 4 * CHUNK                  # one 256 KiB grain, or four of 64 KiB
 VOLUMES = 4
-IN_USE, ALREADY_IN_LOCALCOPY, INVALID_STATE, RESTORE_NOT_TRUE = 6, 32816, 0x8002, 0x8102
+IN_USE, RESTORE_NOT_TRUE = 6, 0x8102
+TARGET_IS_TARGET, NOT_STARTED_IDLE = 38869, 38825                  # CMMVC6247E, CMMVC5905E
+NOT_DELETED_COPYING, NOT_DELETED_STOPPED = 38818, 38819            # CMMVC5898E, CMMVC5899E
 ACTIVE = ("copying", "stopping")
 pick = st.integers(0, 63)
 offsets = dict(offset=st.integers(0, SIZE - 1), length=st.integers(1, 2 * CHUNK), tag=st.integers(0, 255))
@@ -66,7 +68,7 @@ class CimFlashCopyModel(RuleBasedStateMachine):
     # ------------------------------------------------------------ helpers
     def states(self) -> dict[int, str]:
         """Mapping index -> state, one EnumerateInstances."""
-        by_ends = {k: m["Status"] for k, m in self.fc.mappings("Status").items()}
+        by_ends = {k: STATE_OF[int(m["SyncState"])] for k, m in self.fc.mappings("SyncState").items()}
         ids = [p.keybindings["DeviceID"] for p, _ in self.vols]
         return {i: by_ends[(ids[k.source], ids[k.target])] for i, k in enumerate(self.maps)}
 
@@ -126,14 +128,13 @@ class CimFlashCopyModel(RuleBasedStateMachine):
         if self.may_need_restore(t, states):
             return
         (src, _), (tgt, _) = self.vols[s], self.vols[t]
-        rc, out = self.fc.attach(src, tgt, rate=rate, grain=grain)
+        rc, sync = self.fc.attach(src, tgt, rate=rate, grain=grain)
         if self.targeted(t):
-            assert rc == ALREADY_IN_LOCALCOPY
+            assert rc == TARGET_IS_TARGET
             return
         assert rc == 0
-        sync = out["Synchronization"]
         if self.needs_restore(t, states):
-            assert self.fc.modify(sync, OP_RESYNC)[0] == RESTORE_NOT_TRUE
+            assert self.fc.modify(sync, OP_RESYNC, Force=True)[0] == RESTORE_NOT_TRUE
             assert self.fc.modify(sync, OP_DETACH)[0] == 0
             return
         self.maps.append(Known(sync, s, t, grain))
@@ -146,8 +147,9 @@ class CimFlashCopyModel(RuleBasedStateMachine):
             assert self.fc.conn.GetInstance(out["Job"])["JobState"] == 7
             assert self.fc.modify(sync, OP_RESYNC)[0] == 0
             self.start_now(i)
-        else:   # implicit prepare: the start happens when the flush ends
-            assert self.fc.modify(sync, OP_RESYNC)[0] == 0
+        else:   # Force: the agent prepares first, the start happens when the flush ends
+            assert self.fc.modify(sync, OP_RESYNC)[0] == NOT_STARTED_IDLE
+            assert self.fc.modify(sync, OP_RESYNC, Force=True)[0] == 0
             self.pending.append((self.now + 2, i))
 
     @rule(s1=st.integers(0, VOLUMES - 1), t1=st.integers(0, VOLUMES - 1),
@@ -167,20 +169,24 @@ class CimFlashCopyModel(RuleBasedStateMachine):
         rc, out = self.fc.call("AttachReplicas", SourceElements=[self.vols[s][0] for s, _ in pairs],
                                TargetElements=[self.vols[t][0] for _, t in pairs], CopyType=Uint16(4),
                                BackgroundCopyRate=Uint16(rate), GrainSize=Uint16(64), Set=group)
-        expected = [ALREADY_IN_LOCALCOPY if self.targeted(t) else 0 for _, t in pairs]
+        expected = [TARGET_IS_TARGET if self.targeted(t) else 0 for _, t in pairs]
         assert list(out["ReturnValues"]) == expected
-        if any(expected):   # all or nothing
+        if any(expected):   # per pair: the ones taken were made, and are removed again
             assert rc == next(r for r in expected if r)
-            assert self.fc.call("DeleteSynchronizedSet", Set=group)[0] == 0
+            assert self.fc.call("DeleteSynchronizedSet", Set=group, Force=True)[0] == 0
+            for (s, t), code in zip(pairs, expected):
+                if not code:
+                    made = self.fc.sync_of(self.vols[s][0], self.vols[t][0])
+                    assert self.fc.modify(made, OP_DETACH)[0] == 0
             return
         assert rc == 0
-        for (s, t), sync in zip(pairs, out["Synchronizations"]):
-            self.maps.append(Known(sync, s, t, 64, group))
+        for s, t in pairs:
+            self.maps.append(Known(self.fc.sync_of(self.vols[s][0], self.vols[t][0]), s, t, 64, group))
         assert self.fc.modify(self.maps[-1].sync, OP_RESYNC)[0] == IN_USE      # only through the group
         rc, out = self.fc.modify_set(group, OP_PREPARE)
-        assert rc == 4096
+        assert rc == 4096 and len(out["Job"]) == 2                          # a job per mapping
         self.tick(2)
-        assert self.fc.conn.GetInstance(out["Job"])["JobState"] == 7
+        assert [self.fc.conn.GetInstance(j)["JobState"] for j in out["Job"]] == [7, 7]
         assert self.fc.modify_set(group, OP_RESYNC)[0] == 0
         self.start_now(len(self.maps) - 2)
         self.start_now(len(self.maps) - 1)
@@ -207,8 +213,8 @@ class CimFlashCopyModel(RuleBasedStateMachine):
             return
         state = self.states()[j]
         rc, _ = self.fc.modify(self.maps[j].sync, OP_DETACH, Force=force)
-        if state == "copying" and not force:
-            assert rc == INVALID_STATE
+        if state in ("copying", "stopped") and not force:
+            assert rc == (NOT_DELETED_COPYING if state == "copying" else NOT_DELETED_STOPPED)
             return
         assert rc == 0
         if state == "copying":
@@ -228,9 +234,8 @@ class CimFlashCopyModel(RuleBasedStateMachine):
         if j is None:
             return
         k = self.maps[j]
-        rc, out = self.fc.attach(self.vols[k.target][0], self.vols[k.source][0], rate=100, grain=k.grain)
+        rc, back = self.fc.attach(self.vols[k.target][0], self.vols[k.source][0], rate=100, grain=k.grain)
         assert rc == 0
-        back = out["Synchronization"]
         if states[j] == "copying":
             assert self.fc.modify(back, OP_PREPARE)[0] == RESTORE_NOT_TRUE
         rc, out = self.fc.modify(back, OP_PREPARE, Restore=True)

@@ -3,14 +3,14 @@ state folder: the copy resumes where it was and the target ends with the source'
 bytes at the start instant, though the source was written meanwhile."""
 from tests.support.arrayproc import ArrayProcess
 
-from .conftest import CHUNK, FcCim, pattern
+from .conftest import CHUNK, STATE_OF, FcCim, pattern
 
 SIZE = 64 * CHUNK          # 4 MiB: rate 50 copies 2 MiB per simulated second
 
 
 def progress(fc: FcCim, sync) -> tuple[str, int]:
-    inst = fc.conn.GetInstance(sync, PropertyList=["Status", "Progress"])
-    return inst["Status"], int(inst["Progress"])
+    inst = fc.conn.GetInstance(sync, PropertyList=["SyncState", "Progress"])
+    return STATE_OF[int(inst["SyncState"])], int(inst["Progress"])
 
 
 def test_restart_mid_copy_resumes_with_the_right_bytes(tmp_path):

@@ -48,7 +48,7 @@ class Array:
         m = self.fc.create_mapping(src, tgt, **kw)
         self.fc.prepare_mapping(m)
         self.clock.tick(2)
-        self.fc.start_mapping(m)
+        self.fc.start_mapping(m, prepare=True)
         return m
 
     def _count(self) -> int:

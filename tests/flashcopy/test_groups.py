@@ -27,7 +27,7 @@ def test_create_and_view(array):
     v = fc.group(g)
     assert (v.name, v.state, v.dmtf_status, v.members, v.autodelete) == \
         (f"fccstgrp{g}", "empty", 0x1000, (), False)
-    refused(rc.NAME_EXISTS, fc.create_group, f"fccstgrp{g}")
+    refused(rc.OBJECT_EXISTS, fc.create_group, f"fccstgrp{g}")
     g2 = fc.create_group("vss-1", autodelete=True)
     assert [x.id for x in fc.list_groups()] == [g, g2]
     refused(rc.INVALID_SET, fc.group, 99)
@@ -73,14 +73,15 @@ def test_prepare_then_start_all_at_one_instant(array, pair):
     g = fc.create_group()
     fc.add_to_group(g, m1)
     fc.add_to_group(g, m2)
-    refused(rc.INVALID_STATE, fc.stop_group, g)
+    refused(38830, fc.stop_group, g)                           # CMMVC5910E idle
+    refused(38825, fc.start_group, g)                          # CMMVC5905E: prepare first
     fc.prepare_group(g)
     assert (fc.group(g).state, fc.group(g).dmtf_status) == ("preparing", 3)
-    refused(rc.INVALID_STATE, fc.start_group, g)
-    refused(rc.INVALID_STATE, fc.stop_group, g)
+    refused(38826, fc.start_group, g)                          # CMMVC5906E
+    refused(38831, fc.stop_group, g)                           # CMMVC5911E
     clock.tick(PREPARE_SECONDS)
     assert (fc.group(g).state, fc.group(g).dmtf_status) == ("prepared", 4)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     v = fc.group(g)
     assert (v.state, v.dmtf_status, v.members) == ("copying", 5, (m1, m2))
     assert fc.mapping(m1).start_time == fc.mapping(m2).start_time == clock.now
@@ -96,7 +97,7 @@ def test_start_from_idle_prepares_all_then_starts_all_together(array, pair):
     fc.add_to_group(g, m1)
     fc.add_to_group(g, m2)
     t0 = clock.now
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     clock.tick(1)
     fc.write(s1, 0, b"in")
     clock.tick(1)
@@ -113,14 +114,14 @@ def test_group_state_follows_members(array, pair):
     g = fc.create_group()
     fc.add_to_group(g, m1)
     fc.add_to_group(g, m2)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     clock.tick(PREPARE_SECONDS + 1)
     assert [fc.mapping(m).state for m in (m1, m2)] == ["idle_or_copied", "copying"]
     assert fc.group(g).state == "copying"
     fc.stop_group(g)                                           # only m2 had to stop
     assert [fc.mapping(m).state for m in (m1, m2)] == ["idle_or_copied", "stopped"]
     assert (fc.group(g).state, fc.group(g).dmtf_status) == ("stopped", 0x8001)
-    fc.start_group(g)                                          # idle and stopped: fine
+    fc.start_group(g, prepare=True)                                          # idle and stopped: fine
     clock.tick(PREPARE_SECONDS)
     assert fc.group(g).state == "copying"
 
@@ -135,11 +136,11 @@ def test_stop_group_with_dependents(array):
     m2 = fc.create_mapping(s, t2, copy_rate=0, grain_size=64)
     g = fc.create_group()
     fc.add_to_group(g, m2)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     array.clock.tick(PREPARE_SECONDS)
     fc.write(s, 0, b"w" * N)
     refused(rc.NOT_OLDEST, fc.stop_group, g, stop_dependent=5)
-    refused(rc.INVALID_PARAMETER, fc.stop_group, g, stop_dependent=3)
+    refused(rc.INVALID_PARAMETER, fc.stop_group, g, stop_dependent=7)
     fc.stop_group(g)
     array.clock.tick(10)
     # Cleaning gave t1 every grain it lacked: it is complete now.
@@ -153,13 +154,14 @@ def test_busy_members_are_deleted_through_the_group(array, pair):
     g = fc.create_group()
     fc.add_to_group(g, m1)
     fc.add_to_group(g, m2)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     array.clock.tick(PREPARE_SECONDS)
     refused(rc.IN_USE, fc.delete_mapping, m1, force=True)
     fc.delete_mapping(m1, force=True, via_group=True)
     fc.stop_group(g, force=True)
     assert fc.mapping(m2).state == "stopped"
-    fc.delete_mapping(m2)                                      # idle or stopped: directly
+    refused(38819, fc.delete_mapping, m2)                      # stopped: force needed
+    fc.delete_mapping(m2, force=True)                          # stopped: directly, forced
     assert fc.group(g).state == "empty"
 
 
@@ -169,7 +171,7 @@ def test_delete_group(array, pair):
     g = fc.create_group()
     fc.add_to_group(g, m1)
     refused(rc.IN_USE, fc.delete_group, g)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     array.clock.tick(PREPARE_SECONDS)
     fc.delete_group(g, force=True)                             # members stay, stand-alone
     v = fc.mapping(m1)
@@ -196,7 +198,7 @@ def test_autodelete_members_and_group_vanish_when_copied(array):
     m = fc.create_mapping(s, t, copy_rate=100, autodelete=True)
     g = fc.create_group(autodelete=True)
     fc.add_to_group(g, m)
-    fc.start_group(g)
+    fc.start_group(g, prepare=True)
     array.clock.tick(PREPARE_SECONDS + 1)
     assert fc.list_mappings() == [] and fc.list_groups() == []
 
@@ -211,7 +213,7 @@ def test_group_restore_needs_the_flag(array):
     g = fc.create_group()
     fc.add_to_group(g, back)
     refused(rc.RESTORE_NOT_TRUE, fc.prepare_group, g)
-    refused(rc.RESTORE_NOT_TRUE, fc.start_group, g)
+    refused(rc.RESTORE_NOT_TRUE, fc.start_group, g, prepare=True)
     fc.prepare_group(g, restore=True)
     array.clock.tick(PREPARE_SECONDS)
     fc.start_group(g)                                          # the flag was given at prepare

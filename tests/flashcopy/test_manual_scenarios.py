@@ -62,7 +62,7 @@ def test_a_delete_s_t2_stopping_older_takes_s_t1_with_it(array, cascade):
     fc.delete_mapping(m2, force=True, stop_dependent=STOP_OLDER)
     assert fc.mapping(m1).state == "stopped"
     assert fc.read(cascade.targets[0], 0, SIZE) != cascade.images[0]   # T1 is no image now
-    fc.delete_mapping(m1)                     # the provider removes the stopped S>T1
+    fc.delete_mapping(m1, force=True)         # the provider removes the stopped S>T1
     assert [v.id for v in fc.list_mappings()] == [m3, m4]
     check_images(array, cascade, (2, 3))
     fc.write(cascade.s, 0, b"later" * (SIZE // 5))
@@ -84,10 +84,10 @@ def test_b_delete_s_t2_cleaning_keeps_s_t1(array, cascade):
 def restore_from_t2(array, c: Cascade) -> int:
     fc = array.fc
     back = fc.create_mapping(c.targets[1], c.s, copy_rate=50, grain_size=64)
-    refused(rc.RESTORE_NOT_TRUE, fc.start_mapping, back)
+    refused(rc.RESTORE_NOT_TRUE, fc.start_mapping, back, prepare=True)
     fc.prepare_mapping(back, restore=True)
     array.clock.tick(2)
-    fc.start_mapping(back, restore=True)
+    fc.start_mapping(back, restore=True, prepare=True)
     assert fc.read(c.s, 0, SIZE) == c.images[1]       # at once, while copying back
     check_images(array, c, range(4))
     return back
@@ -104,8 +104,8 @@ def test_c_restore_from_t2_then_delete_newer_and_current(array, cascade):
     fc.delete_mapping(m2, force=True, stop_dependent=STOP_NEWER_AND_CURRENT)
     array.clock.tick(60)                                # let S>T3, S>T4 finish stopping
     assert [fc.mapping(m).state for m in (m3, m4)] == ["stopped", "stopped"]
-    fc.delete_mapping(m3)
-    fc.delete_mapping(m4)
+    fc.delete_mapping(m3, force=True)
+    fc.delete_mapping(m4, force=True)
     assert [v.id for v in fc.list_mappings()] == [m1]
     assert fc.read(cascade.s, 0, SIZE) == cascade.images[1]
     check_images(array, cascade, (0,))

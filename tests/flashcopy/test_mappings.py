@@ -51,15 +51,15 @@ def test_create_refusals(array, sv):
     refused(rc.INVALID_SOURCE, fc.create_mapping, 999, t1)
     refused(rc.INVALID_TARGET, fc.create_mapping, s, 999)
     refused(rc.INVALID_TARGET, fc.create_mapping, s, s)
-    refused(rc.INVALID_TARGET, fc.create_mapping, s, odd)
+    refused(rc.FC_SIZE_MISMATCH, fc.create_mapping, s, odd)
     refused(rc.INVALID_PARAMETER, fc.create_mapping, s, t1, copy_rate=101)
     refused(rc.INVALID_PARAMETER, fc.create_mapping, s, t1, clean_rate=-1)
     refused(rc.INVALID_PARAMETER, fc.create_mapping, s, t1, grain_size=128)
     refused(rc.INVALID_SET, fc.create_mapping, s, t1, group_id=42)
     m = fc.create_mapping(s, t1, incremental=True, name="lcmapi1")
-    refused(rc.ALREADY_IN_LOCALCOPY, fc.create_mapping, t3, t1)
+    refused(rc.FC_TARGET_IS_TARGET, fc.create_mapping, t3, t1)
     refused(rc.INVALID_SOURCE, fc.create_mapping, s, t2, incremental=True)
-    refused(rc.NAME_EXISTS, fc.create_mapping, s, t2, name="lcmapi1")
+    refused(rc.OBJECT_EXISTS, fc.create_mapping, s, t2, name="lcmapi1")
     m2 = fc.create_mapping(s, t2)                 # a non-incremental one is fine
     assert fc.mapping(m2).name == f"fcmap{m2}"
     assert [v.id for v in fc.list_mappings()] == [m, m2]
@@ -83,9 +83,9 @@ def test_prepare_then_start(array, sv):
     m = fc.create_mapping(s, t1, copy_rate=0)
     fc.prepare_mapping(m)
     assert fc.mapping(m).sync_state == 3
-    refused(rc.INVALID_STATE, fc.prepare_mapping, m)
-    refused(rc.INVALID_STATE, fc.start_mapping, m)          # still flushing
-    refused(rc.INVALID_STATE, fc.stop_mapping, m)
+    refused(38821, fc.prepare_mapping, m)                   # CMMVC5901E already preparing
+    refused(38826, fc.start_mapping, m)                     # CMMVC5906E still flushing
+    refused(38831, fc.stop_mapping, m)                      # CMMVC5911E
     clock.tick(PREPARE_SECONDS - 0.01)
     assert fc.mapping(m).state == "preparing"
     clock.tick(0.01)
@@ -98,16 +98,20 @@ def test_prepare_then_start(array, sv):
     fc.write(s, 0, b"after!")
     assert fc.read(t1, 0, 6) == b"before"
     assert fc.read(s, 0, 6) == b"after!"
-    refused(rc.INVALID_STATE, fc.start_mapping, m)
-    refused(rc.INVALID_STATE, fc.prepare_mapping, m)
+    refused(38827, fc.start_mapping, m)                     # CMMVC5907E already copying
+    refused(38823, fc.prepare_mapping, m)                   # CMMVC5903E
 
 
-def test_start_from_idle_prepares_first(array, sv):
+def test_start_from_idle_needs_the_prepare(array, sv):
+    """Idle or stopped: a start is refused (CMMVC5905E/5908E) unless it prepares first
+    (the agent's Force on Resync), and then the image is taken once flushed."""
     s, t1, _, _ = sv
     fc, clock = array.fc, array.clock
     m = fc.create_mapping(s, t1, copy_rate=0)
+    refused(38825, fc.start_mapping, m)
+    assert fc.mapping(m).state == "idle_or_copied"
     t0 = clock.now
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     assert fc.mapping(m).state == "preparing"
     clock.tick(1)
     fc.write(s, 0, b"in the image")                  # before the instant
@@ -123,9 +127,9 @@ def test_start_refuses_offline_volumes(array, sv):
     m = array.fc.create_mapping(s, t1)
     array.set_online(t1, False)
     refused(rc.VOLUME_OFFLINE, array.fc.prepare_mapping, m)
-    refused(rc.VOLUME_OFFLINE, array.fc.start_mapping, m)
+    refused(rc.VOLUME_OFFLINE, array.fc.start_mapping, m, prepare=True)
     array.set_online(t1, True)
-    array.fc.start_mapping(m)
+    array.fc.start_mapping(m, prepare=True)
 
 
 # ------------------------------------------------------------------ point in time, cascade
@@ -180,7 +184,7 @@ def test_background_copy_rate_and_completion(array):
     m = fc.create_mapping(s, t, copy_rate=1)          # 128 KiB/s: a grain every 2 s
     fc.prepare_mapping(m)
     clock.tick(2)
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     fc.write(s, 0, b"later")                          # grain 0 by copy-on-write
     clock.tick(8)
     assert fc.mapping(m).progress == 31               # 1 + 4 of 16 grains
@@ -234,8 +238,9 @@ def test_stop_leaves_only_held_grains(array, sv):
     got = fc.read(t1, 0, N)
     assert got[2 * CHUNK:3 * CHUNK] == pattern(1, N)[2 * CHUNK:3 * CHUNK]
     assert got[:2 * CHUNK] == bytes(2 * CHUNK) and got[3 * CHUNK:] == bytes(5 * CHUNK)
-    refused(rc.INVALID_STATE, fc.stop_mapping, m)
-    fc.start_mapping(m)                                       # stopped can be restarted
+    refused(38832, fc.stop_mapping, m)                # CMMVC5912E already stopped
+    refused(38828, fc.start_mapping, m)               # CMMVC5908E: prepare first
+    fc.start_mapping(m, prepare=True)                 # stopped can be restarted
     array.clock.tick(2)
     assert fc.read(t1, 0, N) == fc.read(s, 0, N)
 
@@ -255,12 +260,13 @@ def test_stop_cleans_into_the_older_target(array, sv):
     assert fc.mapping(m1).progress == 25
     clock.tick(CHUNK / (128 * KIB) - 0.01)            # one grain at 128 KiB/s
     assert fc.mapping(m2).state == "stopping"
-    refused(rc.INVALID_STATE, fc.delete_mapping, m2)
+    refused(38863, fc.delete_mapping, m2)             # CMMVC6241E
+    refused(38865, fc.stop_mapping, m2)               # CMMVC6243E: only a forced stop
     clock.tick(0.01)
     assert fc.mapping(m2).state == "stopped"
 
 
-def test_second_stop_ends_stopping_at_once(array, sv):
+def test_second_forced_stop_ends_stopping_at_once(array, sv):
     s, t1, t2, _ = sv
     fc = array.fc
     array.snapshot(s, t1, grain_size=64)
@@ -268,7 +274,8 @@ def test_second_stop_ends_stopping_at_once(array, sv):
     fc.write(s, 0, b"x" * N)                          # all eight grains go to t2
     fc.stop_mapping(m2)                                       # and are cleaned into t1: 4 s
     assert fc.mapping(m2).state == "stopping"
-    fc.stop_mapping(m2)
+    refused(38865, fc.stop_mapping, m2)               # CMMVC6243E without force
+    fc.stop_mapping(m2, force=True)
     assert fc.mapping(m2).state == "stopped"
 
 
@@ -289,7 +296,7 @@ def test_split_hands_older_targets_to_a_complete_one(array, sv):
     m1 = array.snapshot(s, t1, copy_rate=0, grain_size=64)
     fc.write(s, 0, b"A" * CHUNK)
     m2 = array.snapshot(s, t2, copy_rate=0, grain_size=64)
-    refused(rc.INVALID_STATE, fc.stop_mapping, m2, split=True)     # not copied yet
+    refused(rc.FC_SPLIT_REFUSED, fc.stop_mapping, m2, split=True)  # not copied yet
     fc.set_copy_rate(m2, 100)
     array.clock.tick(1)
     assert (fc.mapping(m2).state, fc.mapping(m2).progress) == ("copying", 100)
@@ -301,7 +308,7 @@ def test_split_hands_older_targets_to_a_complete_one(array, sv):
     fc.write(t2, 0, b"T2" * (N // 2))                 # t2 heads t1 now: copy-on-write
     assert fc.read(t1, 0, N) == pattern(1, N)
     assert fc.read(t2, 0, N) == b"T2" * (N // 2)
-    refused(rc.INVALID_STATE, fc.stop_mapping, m2, split=True)
+    refused(38830, fc.stop_mapping, m2, split=True)   # CMMVC5910E idle
 
 
 def test_prepared_mapping_can_be_stopped(array, sv):
@@ -334,7 +341,7 @@ def test_stop_dependent_option_values(array, sv):
     s, t1, t2, t3 = sv
     fc = array.fc
     m1, m2, _ = (array.snapshot(s, t) for t in (t1, t2, t3))
-    for bad in (0, 3, 6, 7):
+    for bad in (0, 7):
         refused(rc.INVALID_PARAMETER, fc.stop_mapping, m2, stop_dependent=bad)
         refused(rc.INVALID_PARAMETER, fc.delete_mapping, m2, force=True, stop_dependent=bad)
     refused(rc.NOT_OLDEST, fc.stop_mapping, m2, stop_dependent=5)
@@ -396,15 +403,34 @@ def test_delete_rules(array, sv):
     idle = fc.create_mapping(s, t1)
     fc.delete_mapping(idle)
     m = array.snapshot(s, t1)
-    refused(rc.INVALID_STATE, fc.delete_mapping, m)
+    refused(38818, fc.delete_mapping, m)              # CMMVC5898E copying
     fc.write(s, 0, b"x")
     fc.delete_mapping(m, force=True)
     assert not fc.volume_in_mapping(t1)
     p = fc.create_mapping(s, t2)
     fc.prepare_mapping(p)
-    refused(rc.INVALID_STATE, fc.delete_mapping, p)
+    refused(38816, fc.delete_mapping, p)              # CMMVC5896E preparing
+    array.clock.tick(2)
+    refused(38817, fc.delete_mapping, p)              # CMMVC5897E prepared
+    fc.stop_mapping(p)
+    refused(38819, fc.delete_mapping, p)              # CMMVC5899E stopped: force needed
     fc.delete_mapping(p, force=True)
     assert fc.list_mappings() == []
+
+
+def test_unprepare_clears_only_a_prepared_state(array, sv):
+    s, t1, _, _ = sv
+    fc = array.fc
+    m = fc.create_mapping(s, t1)
+    refused(rc.INVALID_STATE, fc.unprepare_mapping, m)
+    fc.prepare_mapping(m)
+    refused(rc.INVALID_STATE, fc.unprepare_mapping, m)        # still preparing
+    array.clock.tick(2)
+    fc.unprepare_mapping(m)
+    assert fc.mapping(m).state == "stopped"
+    fc.start_mapping(m, prepare=True)
+    array.clock.tick(2)
+    refused(rc.INVALID_STATE, fc.unprepare_mapping, m)        # copying: a stop, not this
 
 
 # ------------------------------------------------------------------ incremental
@@ -414,7 +440,7 @@ def test_incremental_restart_copies_only_the_difference(array):
     s, t = array.volume(size), array.volume(size)
     fc.write(s, 0, pattern(5, size))
     m = fc.create_mapping(s, t, incremental=True, copy_rate=100, grain_size=64)
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     clock.tick(3)
     v = fc.mapping(m)
     assert (v.state, v.progress, v.difference) == ("idle_or_copied", 100, 0)
@@ -423,7 +449,7 @@ def test_incremental_restart_copies_only_the_difference(array):
     fc.write(s, 15 * CHUNK, b"c" * CHUNK)               # grain 15
     assert fc.mapping(m).difference == 19               # 3 of 16 grains, rounded up
     fc.set_copy_rate(m, 0)                              # watch the restart itself
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     clock.tick(2)
     v = fc.mapping(m)
     assert (v.state, v.progress, v.difference) == ("copying", 81, 19)
@@ -440,12 +466,12 @@ def test_incremental_stopped_then_restarted(array):
     s, t = array.volume(size), array.volume(size)
     fc.write(s, 0, pattern(6, size))
     m = fc.create_mapping(s, t, incremental=True, copy_rate=1, grain_size=64)
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     clock.tick(2 + 4)                                   # 8 of 16 grains
     fc.write(s, 0, b"z" * CHUNK)                        # dirties a held grain
     fc.stop_mapping(m)
     assert fc.mapping(m).progress == 50
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     clock.tick(2)
     assert fc.read(t, 0, size) == fc.read(s, 0, size)
     assert fc.mapping(m).progress == 43                 # 7 grains kept
@@ -458,7 +484,7 @@ def test_incremental_target_reused_for_a_new_source_image(array):
     m = fc.create_mapping(s, t, incremental=True, copy_rate=50, grain_size=256)
     for round_ in range(3):
         fc.write(s, round_ * CHUNK, pattern(round_, CHUNK))
-        fc.start_mapping(m)
+        fc.start_mapping(m, prepare=True)
         clock.tick(3)
         assert fc.mapping(m).state == "idle_or_copied"
         assert fc.read(t, 0, N) == fc.read(s, 0, N)
@@ -471,8 +497,8 @@ def test_restore_needs_the_flag_and_keeps_other_images(array, sv):
     maps, targets, images = _cascade_of_four(array, s)
     back = fc.create_mapping(targets[1], s, copy_rate=50, grain_size=64)
     refused(rc.RESTORE_NOT_TRUE, fc.prepare_mapping, back)
-    refused(rc.RESTORE_NOT_TRUE, fc.start_mapping, back)
-    fc.start_mapping(back, restore=True)
+    refused(rc.RESTORE_NOT_TRUE, fc.start_mapping, back, prepare=True)
+    fc.start_mapping(back, restore=True, prepare=True)
     clock.tick(2)
     assert fc.mapping(back).restoring
     assert fc.read(s, 0, N) == images[1]
@@ -500,7 +526,7 @@ def test_restore_flag_from_prepare_carries_to_start(array, sv):
     back = fc.create_mapping(t1, s)
     fc.prepare_mapping(back, restore=True)
     clock.tick(2)
-    fc.start_mapping(back)
+    fc.start_mapping(back, prepare=True)
     assert fc.read(s, 0, N) == pattern(1, N)
 
 
@@ -586,7 +612,7 @@ def test_restart_resumes_mid_copy_exactly(array, clock):
     m1 = array.snapshot(s, t1, copy_rate=1, grain_size=64)
     array.fc.write(s, 0, b"x" * (size // 2))
     back = array.fc.create_mapping(t1, s, copy_rate=1, grain_size=64)
-    array.fc.start_mapping(back, restore=True)                  # pending until flushed
+    array.fc.start_mapping(back, restore=True, prepare=True)                  # pending until flushed
     m2 = array.fc.create_mapping(s, t2, copy_rate=0)
     array.fc.prepare_mapping(m2)
     clock.tick(1)
@@ -610,7 +636,7 @@ def test_a_rolled_back_request_leaves_no_trace_in_the_cache(array, sv):
     fc, conn = array.fc, array.conn
     m = fc.create_mapping(s, t1, copy_rate=0)
     conn.execute("BEGIN IMMEDIATE")
-    fc.start_mapping(m)
+    fc.start_mapping(m, prepare=True)
     array.clock.tick(3)
     fc.write(s, 0, b"gone")
     assert fc.mapping(m).state == "copying"

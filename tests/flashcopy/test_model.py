@@ -31,10 +31,13 @@ BUSIEST = 2                   # most writes and snapshots go to two "production"
 BUSY = ("preparing", "prepared", "copying")      # a stop from these loses the image
 IDLE = ("idle_or_copied", "stopped")
 STOPPABLE = ("prepared", "copying", "stopping")
+# a request the mapping's or group's state refuses: the CLI's message for that state
+STATE = frozenset(rc.FC_REFUSED.values()) | {rc.INVALID_STATE, rc.FC_SPLIT_REFUSED,
+                                              rc.FC_GROUP_EMPTY_START, rc.FC_GROUP_EMPTY_STOP}
 ACTIVE = ("copying", "stopping")
 pick = st.integers(0, 63)
 legal = st.sampled_from([True] * 4 + [False])   # mostly pick a mapping the call suits
-stop_dependent = st.sampled_from([None] * 5 + [1, 2, 4, 5, 3])
+stop_dependent = st.sampled_from([None] * 5 + [1, 2, 4, 5, 7])
 offsets = dict(offset=st.integers(0, SIZE - 1), length=st.integers(1, 3 * CHUNK),
                tag=st.integers(0, 255))
 
@@ -182,11 +185,13 @@ class FlashCopyModel(RuleBasedStateMachine):
 
     def new_mapping(self, source, target, rate, incremental, grain, autodelete, clean):
         codes = set()
-        if source == target or target == self.odd:
+        if source == target:
             codes = {rc.INVALID_TARGET}
+        elif target == self.odd:
+            codes = {rc.FC_SIZE_MISMATCH}
         else:
             if any(k.target == target for k in self.maps.values()):
-                codes.add(rc.ALREADY_IN_LOCALCOPY)
+                codes.add(rc.FC_TARGET_IS_TARGET)
             if incremental and any(k.incremental and k.source == source
                                    for k in self.maps.values()):
                 codes.add(rc.INVALID_SOURCE)
@@ -220,12 +225,12 @@ class FlashCopyModel(RuleBasedStateMachine):
             self.pass_time(PREPARE_SECONDS)
             if self.views()[m].state == "prepared":   # not overtaken by another call
                 restore = restore or self.needs_restore(m, self.views())   # by a start
-                self.fc.start_mapping(m, restore=restore)
+                self.fc.start_mapping(m, restore=restore, prepare=True)
                 self.start_now(m)
                 if then is not None:
                     self.write_at(source, *then)
         else:
-            self.fc.start_mapping(m, restore=restore)
+            self.fc.start_mapping(m, restore=restore, prepare=True)
             self.pending[m] = self.array.clock.now + PREPARE_SECONDS
         self.maps[m].restore = restore
 
@@ -240,14 +245,14 @@ class FlashCopyModel(RuleBasedStateMachine):
         if v.group_id is not None:
             codes = {rc.IN_USE}
         elif v.state not in IDLE:
-            codes = {rc.INVALID_STATE}
+            codes = STATE
         elif not restore and self.needs_restore(m, views):
             codes = {rc.RESTORE_NOT_TRUE}
         if not self.refuses(codes, self.fc.prepare_mapping, m, restore=restore):
             self.maps[m].restore = restore
 
-    @rule(i=pick, legal=legal, restore=st.booleans())
-    def start(self, i, legal, restore):
+    @rule(i=pick, legal=legal, restore=st.booleans(), prepare=st.booleans())
+    def start(self, i, legal, restore, prepare):
         m = self.chosen(i, legal, lambda v: v.group_id is None
                         and v.state in IDLE + ("prepared",))
         if m is None:
@@ -258,11 +263,11 @@ class FlashCopyModel(RuleBasedStateMachine):
         codes = set()
         if v.group_id is not None:
             codes = {rc.IN_USE}
-        elif v.state not in IDLE + ("prepared",):
-            codes = {rc.INVALID_STATE}
+        elif v.state not in IDLE + ("prepared",) or (v.state in IDLE and not prepare):
+            codes = STATE
         elif not flag and self.needs_restore(m, views):
             codes = {rc.RESTORE_NOT_TRUE}
-        if self.refuses(codes, self.fc.start_mapping, m, restore=restore):
+        if self.refuses(codes, self.fc.start_mapping, m, restore=restore, prepare=prepare):
             return
         self.maps[m].restore = flag
         if v.state == "prepared":
@@ -281,12 +286,13 @@ class FlashCopyModel(RuleBasedStateMachine):
             return
         v = self.views()[m]
         codes = set()
-        if how == 3:
+        if how == 7:
             codes = {rc.INVALID_PARAMETER}
         elif v.group_id is not None:
             codes = {rc.IN_USE}
-        elif v.state not in STOPPABLE or split and (v.state, v.progress) != ("copying", 100):
-            codes = {rc.INVALID_STATE}
+        elif v.state not in STOPPABLE or split and (v.state, v.progress) != ("copying", 100) \
+                or (v.state == "stopping" and not force):
+            codes = STATE
         elif how == 5 and self.fc.dependent_mappings(m):
             codes = {rc.NOT_OLDEST}
         self.stopping(lambda: self.refuses(codes, self.fc.stop_mapping, m, stop_dependent=how,
@@ -303,11 +309,13 @@ class FlashCopyModel(RuleBasedStateMachine):
             return
         v = self.views()[m]
         codes = set()
-        if how == 3:
+        if how == 7:
             codes = {rc.INVALID_PARAMETER}
+        elif v.state == "stopped" and not force:
+            codes = STATE
         elif v.state not in IDLE:
             if not force:
-                codes = {rc.INVALID_STATE}
+                codes = STATE
             elif v.group_id is not None and not via_group:
                 codes = {rc.IN_USE}
             elif how == 5 and self.fc.dependent_mappings(m):
@@ -339,7 +347,7 @@ class FlashCopyModel(RuleBasedStateMachine):
             if v.group_id is not None:
                 codes = {rc.ALREADY_IN_SET}
             elif v.state != "idle_or_copied":
-                codes = {rc.INVALID_STATE}
+                codes = STATE
             elif first is not None and first != v.autodelete:
                 codes = {rc.INCOMPATIBLE_SET}
             if not self.refuses(codes, self.fc.add_to_group, g, m) and first is None:
@@ -361,19 +369,19 @@ class FlashCopyModel(RuleBasedStateMachine):
         codes = set()
         if call == "prepare":
             if not startable:
-                codes = {rc.INVALID_STATE}
+                codes = STATE
             elif not restore and any(self.needs_restore(v.id, views) for v in members):
                 codes = {rc.RESTORE_NOT_TRUE}
             if not self.refuses(codes, self.fc.prepare_group, g, restore=restore):
                 for v in members:
                     self.maps[v.id].restore = restore
         elif call == "start":
-            if not prepared and not startable:
-                codes = {rc.INVALID_STATE}
+            if not prepared and not (startable and force):
+                codes = STATE
             elif any(not (restore or (prepared and self.maps[v.id].restore))
                      and self.needs_restore(v.id, views) for v in members):
                 codes = {rc.RESTORE_NOT_TRUE}
-            if self.refuses(codes, self.fc.start_group, g, restore=restore):
+            if self.refuses(codes, self.fc.start_group, g, restore=restore, prepare=force):
                 return
             for v in members:      # the array starts them in id order too
                 self.maps[v.id].restore = restore or (prepared and self.maps[v.id].restore)
@@ -382,11 +390,11 @@ class FlashCopyModel(RuleBasedStateMachine):
                 else:
                     self.pending[v.id] = self.array.clock.now + PREPARE_SECONDS
         elif call == "stop":
-            busy = [v for v in members if v.state in STOPPABLE]
-            if how == 3:
+            busy = [v for v in members if v.state in STOPPABLE and (force or v.state != "stopping")]
+            if how == 7:
                 codes = {rc.INVALID_PARAMETER}
             elif "preparing" in states or not busy:
-                codes = {rc.INVALID_STATE}
+                codes = STATE
             elif how == 5 and any(self.fc.dependent_mappings(v.id) for v in busy):
                 codes = {rc.NOT_OLDEST}
             self.stopping(lambda: self.refuses(codes, self.fc.stop_group, g,

@@ -11,6 +11,7 @@ from orchestrator.engine import Orchestrator
 from orchestrator.errors import MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
+from tests.cim_flashcopy.conftest import STATE_OF
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "simulator" / "seeds" / "demo.yaml"
@@ -52,7 +53,8 @@ class ArrayView:
         return out
 
     def fcmaps(self) -> dict[str, tuple[str, str, str]]:
-        return {str(i["ElementName"]): (str(i["SystemElementName"]), str(i["SyncedElementName"]), str(i["Status"]))
+        return {str(i["ElementName"]): (str(i["SystemElementName"]), str(i["SyncedElementName"]),
+                                        STATE_OF[int(i["SyncState"])])
                 for i in self._all("IBMTSSVC_LocalStorageSynchronized")}
 
     def groups(self) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from pywbem import Uint16
 
 from orchestrator.errors import VssError
 from orchestrator.records import SetOptions
@@ -130,7 +131,7 @@ def test_a_target_another_host_took_is_skipped(array, view, orch):
     tgt = next(p for p in conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")
                if p.keybindings["DeviceID"] == vols[first]["id"])
     rc, _ = conn.InvokeMethod("AttachReplica", scs, SourceElement=src, TargetElement=tgt,
-                              ElementName="other-host-map")
+                              ElementName="other-host-map", CopyType=Uint16(4))   # Required in the MOF
     assert rc == 0
     record = orch.create([SRC1])
     assert record.shadows[0].target_uid != vols[first]["uid"]
