@@ -202,8 +202,8 @@ class Array:
         if mapped and not force:
             raise ArrayError(rc.VOLUME_MAPPED, f"volume {vol_id} is mapped to {mapped} host(s)")
         if self.engine.volume_in_mapping(vol_id):
-            if not force:
-                raise ArrayError(rc.VOLUME_IN_FCMAP, f"volume {vol_id} is in a FlashCopy mapping")
+            if not force:   # rmvdisk's own refusal (CMMVC5840E) covers mapped and in-a-mapping alike
+                raise ArrayError(rc.VOLUME_MAPPED, f"volume {vol_id} is in a FlashCopy mapping")
             for view in self.engine.mappings_of_volume(vol_id):
                 self.engine.delete_mapping(view.id, force=True)
         self.db.execute("DELETE FROM host_mappings WHERE volume_id=?", (vol_id,))
