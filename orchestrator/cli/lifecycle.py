@@ -7,7 +7,6 @@ import json
 import sys
 
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import VssError
 
 
 @functools.cache

@@ -3,7 +3,6 @@ import time
 
 import pytest
 import pywbem
-from pywbem import Uint16
 
 from tests.array.conftest import Cim
 
