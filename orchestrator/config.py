@@ -413,7 +413,7 @@ def parse_config(text: str, source: str, base: Path,
             values[param.attr] = env[param.env]
     config = Config(**values)
     _check_together(config, source, lines)
-    opened = {}
+    opened: dict[str, Any] = {}
     for param in sealed:    # the one place consumers' clear text comes from (key: beside stateDir)
         try:
             opened[param.attr] = passwords.reveal(getattr(config, param.attr), config.state_dir)
