@@ -108,7 +108,7 @@ def main() -> None:
             show(f"1 MiB from {label}", read_random(vol, MIB))
         seq = timed(lambda: [b.call(b.fc.read, targets[0], off, 16 * MIB)
                              for off in range(0, 256 * MIB, 16 * MIB)])
-        show(f"256 MiB sequential from the oldest target", seq,
+        show("256 MiB sequential from the oldest target", seq,
              f"  = {256 / seq[0]:.0f} MiB/s")
 
         print("writes")
@@ -117,7 +117,7 @@ def main() -> None:
                  b.fc.write, src, b.rng.randrange(0, GIB // CHUNK) * CHUNK, os.urandom(CHUNK)))])
 
         print("cascade changes")
-        show(f"stop+delete the middle mapping (clean into its older one)",
+        show("stop+delete the middle mapping (clean into its older one)",
              timed(lambda: b.call(b.fc.delete_mapping, maps[DEPTH // 2], force=True)))
         back = b.call(b.fc.create_mapping, targets[3], src, copy_rate=0, grain_size=64)
         show("restore from the 4th oldest (prepare + start)", timed(lambda: (

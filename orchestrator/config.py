@@ -142,7 +142,7 @@ def _https_url(text: str, _base: Path) -> str:
     problem = "must be an https URL of the VMware web service, such as https://vcenter.example.com/sdk"
     try:
         parts = urlsplit(text)
-        parts.port  # raises ValueError for a port out of range or not a number
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
         raise ValueError(problem) from None
     if (parts.scheme.lower() != "https" or not parts.hostname or not _is_host(parts.hostname)
@@ -413,7 +413,7 @@ def parse_config(text: str, source: str, base: Path,
             values[param.attr] = env[param.env]
     config = Config(**values)
     _check_together(config, source, lines)
-    opened = {}
+    opened: dict[str, Any] = {}
     for param in sealed:    # the one place consumers' clear text comes from (key: beside stateDir)
         try:
             opened[param.attr] = passwords.reveal(getattr(config, param.attr), config.state_dir)

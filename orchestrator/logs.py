@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
@@ -25,14 +27,15 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 problem: str | None = None      # what is wrong with the log settings, for check()
 
 
-def _mask(_logger, _name, event: dict) -> dict:
+def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if any(w in key.lower() for w in _SECRET_WORDS):
             event[key] = "***"
     return event
 
 
-def _not_the_commands_error(_logger, name: str, event: dict) -> dict:
+def _not_the_commands_error(_logger: Any, name: str,
+                            event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if name in ("warning", "info", "debug") and "code" in event and "error" in event:
         raise structlog.DropEvent
     return event

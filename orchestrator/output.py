@@ -34,7 +34,7 @@ def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 
-def emit(rows: list[Mapping[str, Any]], columns: Sequence[Column], as_json: bool,
+def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], as_json: bool,
          out: TextIO | None = None, empty: str = "") -> None:
     """Print rows as a table, or as a JSON list with every key when `as_json`."""
     out = out or sys.stdout

@@ -229,7 +229,7 @@ class VssProvider:
         """Unloading: with `force`, sets still being created are aborted (VSS is going away)."""
         aborted = []
         if force:
-            for key, data in self.files.items():
+            for _key, data in self.files.items():
                 s = SnapshotSet.from_json(data)
                 if s.phase not in (*FINISHED, Phase.ABORTED):
                     self.AbortSnapshots(s.set_id)

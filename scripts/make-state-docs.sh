@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate docs/STATES.md from the state tables (run after changing states/).
+# Regenerate docs/STATES.md (or the file given as the argument) from the state tables
+# (run after changing states/; tests/test_docs_sync.py checks it is current).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py=.venv/bin/python
@@ -23,4 +24,4 @@ py=.venv/bin/python
     $py -m orchestrator.cli.main states "$k" | sed -e '/^$/d' -e '/classDef/d' -e '/^  Class /d'
     echo '```'
   done
-} > docs/STATES.md
+} > "${1:-docs/STATES.md}"

@@ -7,7 +7,7 @@ from pywbem import CIMClassName, CIMError, CIMInstanceName, NocaseDict
 
 from . import query
 from .array import Array
-from .cimxml import (CIM_ERR_FAILED, CIM_ERR_INVALID_CLASS, CIM_ERR_INVALID_NAMESPACE,
+from .cimxml import (CIM_ERR_INVALID_CLASS, CIM_ERR_INVALID_NAMESPACE,
                      CIM_ERR_INVALID_PARAMETER, CIM_ERR_METHOD_NOT_FOUND, CIM_ERR_NOT_FOUND,
                      CIM_ERR_NOT_SUPPORTED, CIMFailure, Request, typed_param)
 from .providers import ALL_METHODS, ALL_PROVIDERS, DELETABLE

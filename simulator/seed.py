@@ -95,7 +95,7 @@ def apply_seed(array: Array, path: Path) -> bool:
 def _apply(array: Array, doc: dict, src: str) -> None:
     db = array.db
     array.add_fabric_ports([str(p) for p in doc.get("fabric", [])])
-    for i, name in enumerate(doc.get("iogroups", [])):
+    for name in doc.get("iogroups", []):
         if array.row("iogroups", "name", name) is None:
             db.execute("INSERT INTO iogroups(name) VALUES(?)", (str(name),))
     for i, raw in enumerate(doc.get("pools", [])):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import structlog
 
@@ -151,6 +151,9 @@ class PollingWaits:
 
     clock: Clock
     poll_s: float
+    # provided by the adapter (declared for the type checker only)
+    find_disk: Callable[[str], DiskId | None]
+    rescan: Callable[[], None]
 
     def wait_for_disk(self, uid: str, timeout: float, rescan_once: bool) -> DiskId:
         deadline = self.clock.monotonic() + timeout

@@ -7,7 +7,6 @@ import json
 import sys
 
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import VssError
 
 
 @functools.cache
@@ -80,7 +79,7 @@ def mermaid(cls) -> str:
     model = Model()
     cls.build_machine(model, cls.STATES[0], machine_class=GraphMachine, graph_engine="mermaid", give_up=False,
                       title=f"{cls.KIND} lifecycle", show_state_attributes=False)
-    return model.get_graph().draw(None)
+    return model.get_graph().draw(None)  # type: ignore[attr-defined]  # added by GraphMachine
 
 
 def table(cls) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from orchestrator import logs
 from orchestrator.output import error_line, guarded
@@ -19,7 +20,7 @@ COMMANDS = [sim, lifecycle, batch, listing, serve, shadow]
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints its usage block before the error; one line is what we promise."""
 
-    def error(self, message: str):   # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         error_line(self.prog, f"error: {message} (see '{self.prog} --help')")
         raise SystemExit(2)
 

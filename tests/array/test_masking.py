@@ -1,5 +1,4 @@
 """Hosts as StorageHardwareID + ProtocolController, and volume-to-host mappings."""
-import pytest
 from pywbem import Uint16
 
 

@@ -3,6 +3,7 @@ many connections it accepted, and lookups must build what they return and nothin
 more, on a small and on a 25x larger array alike. Also ExecQuery, the way to fetch
 volumes by UID in one request."""
 import pytest
+import pywbem
 from pywbem import CIMError
 
 from tests.support.arrayproc import ArrayProcess
@@ -140,6 +141,6 @@ def test_keep_alive_one_connection_for_many_requests(sim, conn):
 
 def test_wrong_password_closes_and_next_connection_works(sim):
     bad = sim.conn(password="wrong")
-    with pytest.raises(Exception):
+    with pytest.raises(pywbem.AuthError):
         bad.EnumerateInstanceNames("IBMTSSVC_Cluster")
     assert len(sim.conn().EnumerateInstanceNames("IBMTSSVC_Cluster")) == 1

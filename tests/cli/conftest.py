@@ -25,6 +25,22 @@ READS = {"EnumerateInstances", "EnumerateInstanceNames", "GetInstance", "Associa
          "AssociatorNames", "References", "ReferenceNames", "GetClass", "EnumerateClasses",
          "EnumerateClassNames"}
 
+# A valid batch file using every action, for the validation and fuzz tests to start from.
+GOOD = """\
+jobs:
+  - name: a
+    create:
+      volumes: [vss_src_vol, 60050760008D89C0D000000000000002]
+      transportable: yes
+      import_to: backup_host
+      copy_rate: 0
+      keep: 2
+      verify: true
+  - write: {volumes: [vss_src_vol], text: x}
+  - restore: {job: a, verify: true}
+  - delete: {job: a}
+"""
+
 # The end-to-end tests need the CIM adapter; until it is in the tree they are skipped.
 needs_cim = pytest.mark.skipif(importlib.util.find_spec("adapters.cim.array") is None,
                                reason="adapters/cim/array.py (CimArray) is not there yet")

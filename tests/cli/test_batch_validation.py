@@ -6,23 +6,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.batch import BatchError, Create, Restore, parse
-from tests.cli.conftest import READS, needs_cim, one_line_error
-
-GOOD = """\
-jobs:
-  - name: a
-    create:
-      volumes: [vss_src_vol, 60050760008D89C0D000000000000002]
-      transportable: yes
-      import_to: backup_host
-      copy_rate: 0
-      keep: 2
-      verify: true
-  - write: {volumes: [vss_src_vol], text: x}
-  - restore: {job: a, verify: true}
-  - delete: {job: a}
-"""
-
+from tests.cli.conftest import GOOD, READS, needs_cim, one_line_error
 
 def test_a_good_file_parses_into_jobs():
     batch = parse(GOOD, "b.yaml")

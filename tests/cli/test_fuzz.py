@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from orchestrator.cli import inspurvcfg
 from orchestrator.cli.listing import LISTS
 from orchestrator.cli.main import main as vssorch
-from tests.cli.conftest import READS, needs_cim, write_config
-from tests.cli.test_batch_validation import GOOD
+from tests.cli.conftest import GOOD, READS, needs_cim, write_config
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

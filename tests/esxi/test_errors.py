@@ -31,7 +31,7 @@ def test_connect_faults_are_unwrapped_to_their_cause():
         try:
             raise error
         except ssl.SSLError as exc:
-            raise vim.fault.HostConnectFault(msg=str(exc))
+            raise vim.fault.HostConnectFault(msg=str(exc))  # noqa: B904 - as pyVmomi: implicit chain
 
     with pytest.raises(errors.CertificateRejected, match="local issuer"), _translate("connecting", 1, errors.ConnectFailed):
         connect()

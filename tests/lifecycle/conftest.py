@@ -68,7 +68,7 @@ class ArrayView:
 
 def write_config(path: Path, proc: ArrayProcess, state: Path, **extra) -> Path:
     port = proc.url.rsplit(":", 1)[1].rstrip("/")
-    lines = [f"cimomHost: 127.0.0.1", f"cimomPort: {port}", "username: superuser", "password: passw0rd",
+    lines = ["cimomHost: 127.0.0.1", f"cimomPort: {port}", "username: superuser", "password: passw0rd",
              f"usingSSL: {'false' if proc.http else 'true'}", f"stateDir: {state}"]
     if not proc.http:
         lines.append(f"caFile: {proc.cafile}")

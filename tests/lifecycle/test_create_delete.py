@@ -80,7 +80,7 @@ def test_abort_at_each_phase_leaves_the_array_as_before(array, view, orch, phase
 
 
 def test_not_enough_targets_is_3007_and_leaves_nothing(array, view, orch):
-    for i in range(4):                    # the demo's eight free targets
+    for _ in range(4):                    # the demo's eight free targets
         orch.create([SRC1, SRC2])
     before = view.snapshot()
     with pytest.raises(VssError) as err:

@@ -156,7 +156,7 @@ def test_no_free_target_is_insufficient_storage(client, view, array):
     reply = client.call("BeginPrepareSnapshot", set_id="s", snapshot_id="a", context=0, luns=[lun(SRC1)])
     assert reply["ok"]
     sets = []
-    for i in range(4):
+    for _ in range(4):
         r = Requestor(client)
         sets.append(r.create([SRC1, SRC2])["set_id"])
     with pytest.raises(CallFailed) as err:
