@@ -26,6 +26,7 @@ from orchestrator.errors import VssError
 from states.context import Context
 from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
+from states.identity import fcmap_if_named, own_shadows
 from states.machine import Lifecycle, Step
 
 
@@ -43,6 +44,9 @@ class RestoreLifecycle(Lifecycle):
         Step("release", "settled", "released", undoable=False),
         Step("finish", "released", "done", undoable=False),
     ]
+    # the source's old content is gone once the prepare may have been sent
+    COMPLETE_FROM = "prepared"
+    COMPLETE_WHEN_PENDING = ("reverse_prepare",)
 
     def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
                  find: Finder, forget: Callable[[list[Item]], None],
@@ -66,7 +70,7 @@ class RestoreLifecycle(Lifecycle):
 
     def do_plan(self) -> None:
         a = self.ctx.array
-        m = a.fcmap(self.shadow.fcmap_id) if self.shadow.fcmap_id else None
+        m = fcmap_if_named(self, self.shadow.fcmap_id, self.shadow.fcmap_name if self.recovering else None)
         if m is None or m.state not in (COPYING, IDLE) or m.restoring:
             raise VssError(711, f"shadow copy {self.shadow.shadow_id} has no intact localcopy mapping")
         del self.items[1:]
@@ -105,8 +109,13 @@ class RestoreLifecycle(Lifecycle):
             self.ctx.array.delete_fcmap(m.id, force=True)
         self.reverse_id = None
 
+    def _reverse(self):
+        return fcmap_if_named(self, self.reverse_id, self.reverse_name)
+
     def do_reverse_prepare(self) -> None:
-        m = self.ctx.array.fcmap(self.reverse_id)
+        m = self._reverse()
+        if m is None and self.recovering:
+            raise VssError(720, f"the reverse mapping {self.reverse_name} is gone")
         if self.resuming and m is not None and m.state == "prepared":
             return
         try:
@@ -118,9 +127,11 @@ class RestoreLifecycle(Lifecycle):
         """Deleting the reverse mapping (undo reverse_attach) unprepares it."""
 
     def do_reverse_start(self) -> None:
-        m = self.ctx.array.fcmap(self.reverse_id) if self.resuming else None
+        m = self._reverse() if self.resuming or self.recovering else None
         if m is not None and m.state in (COPYING, IDLE):
             return
+        if m is None and self.recovering:
+            raise VssError(730, f"the reverse mapping {self.reverse_name} is gone")
         try:
             self.ctx.array.start_fcmap(self.reverse_id, restore=True)
         except Exception as exc:  # noqa: BLE001
@@ -128,23 +139,23 @@ class RestoreLifecycle(Lifecycle):
         self.objects = [self.reverse_id]
 
     def do_withdraw(self) -> None:
-        hide_shadows(self.ctx, [i.shadow for i in self.items])
-        self.objects = withdraw(self.ctx, self.items, STOP_NEWER_AND_CURRENT, self.resuming)
+        hide_shadows(self.ctx, own_shadows(self, [i.shadow for i in self.items]))
+        self.objects = withdraw(self, self.items, STOP_NEWER_AND_CURRENT)
 
     def do_settle(self) -> None:
         a = self.ctx.array
 
         def copied() -> bool:
-            m = a.fcmap(self.reverse_id)
+            m = self._reverse()
             return m is None or m.state == IDLE or m.progress >= 100
 
         self.wait(copied, "the restore copy")
-        if a.fcmap(self.reverse_id) is not None:
+        if self._reverse() is not None:
             a.delete_fcmap(self.reverse_id, force=True)
         self.objects = [self.reverse_id]
 
     def do_release(self) -> None:
-        release(self.ctx, [i.shadow for i in self.items])
+        release(self, [i.shadow for i in self.items])
 
     def do_finish(self) -> None:
         self.forget(self.items)
