@@ -425,7 +425,7 @@ class Runner:
                     log.error("abort failed", set_id=out.set_id, error=exc.detail)
             self.sets.pop(job.name, None)
         if self.orch.unfinished():
-            for row in self.orch.cleanup():
+            for row in self.orch.cleanup(own=True):     # never another process's live work
                 log.info("batch cleanup", **row)
 
     # ---- the actions

@@ -115,7 +115,16 @@ class Orchestrator:
         return ShadowSet.from_json(data["set"]), data.get("op")
 
     def sets(self) -> list[ShadowSet]:
-        return [ShadowSet.from_json(d["set"]) for k, d in self.store.items() if k.startswith("set-")]
+        """Every readable set record; the unreadable ones are in store.damaged (cleanup
+        moves them aside)."""
+        out = []
+        for key, data in self.store.items():
+            if key.startswith("set-"):
+                try:
+                    out.append(ShadowSet.from_json(data["set"]))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.store.damaged[key] = f"{type(exc).__name__}: {exc}"
+        return out
 
     def get_set(self, set_id: str) -> ShadowSet:
         return self._load(set_id)[0]
@@ -412,6 +421,13 @@ class Orchestrator:
         """Finish or roll back every unfinished lifecycle whose owner is gone (with `own`:
         only those this engine opened). Safe to run again; two cleanups take turns."""
         return Cleaner(self).run(self.mine if own else None)
+
+    def orphans(self, remove: bool = False) -> list[dict]:
+        """Array objects of this folder's lifecycles that no file accounts for
+        (orchestrator/orphans.py); with `remove`, they go back to the free pool or go."""
+        from orchestrator.orphans import Reconciler
+        rec = Reconciler(self)
+        return [o.as_dict() for o in (rec.remove() if remove else rec.find())]
 
 
 def _uid(text: str) -> str:

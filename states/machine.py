@@ -15,11 +15,15 @@ at the array when `resuming` is set.
 
 Fault injection for the crash tests: VSSORCH_CRASH_AT=<kind>:<trigger>:before|after
 makes the process exit at once (os._exit, no cleanup of any kind) at that point.
+VSSORCH_PAUSE_AT=<kind>:<trigger>:before|after@<gate file> makes it stop there, a live
+owner, until the gate file exists (it writes <gate file>.ready when it stops).
 """
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import structlog
@@ -28,6 +32,7 @@ from transitions import Machine
 log = structlog.get_logger("vssorch.lifecycle")
 
 CRASH_ENV = "VSSORCH_CRASH_AT"
+PAUSE_ENV = "VSSORCH_PAUSE_AT"
 CRASH_EXIT = 86
 ROLLED_BACK = "rolled_back"
 
@@ -43,6 +48,13 @@ class Step:
 
 
 def crash_point(kind: str, trigger: str, when: str) -> None:
+    point, _, gate = os.environ.get(PAUSE_ENV, "").partition("@")
+    if gate and point == f"{kind}:{trigger}:{when}":
+        Path(gate + ".ready").touch()
+        for _ in range(6000):
+            if Path(gate).exists():
+                break
+            time.sleep(0.02)
     if os.environ.get(CRASH_ENV) == f"{kind}:{trigger}:{when}":
         os._exit(CRASH_EXIT)
 
