@@ -66,6 +66,15 @@ def is_unfinished(key: str, data: dict) -> bool:
     return not key.startswith("set-") or bool(data.get("op"))
 
 
+def _check_record(key: str, data: dict) -> None:
+    """A set file must hold a readable record, finished or not (2502 if not)."""
+    if key.startswith("set-"):
+        try:
+            ShadowSet.from_json(data["set"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise VssError(2502, f"{key}: {type(exc).__name__}: {exc}") from None
+
+
 class Cleaner:
     def __init__(self, orch: "Orchestrator"):
         self.orch, self.store = orch, orch.store
@@ -89,6 +98,8 @@ class Cleaner:
     def _one(self, key: str) -> dict | None:
         try:
             data = self.store.load(key)
+            if data is not None:
+                _check_record(key, data)
         except VssError:
             data = {}                        # damaged: looked at under its lock below
         if data is None or (data and not is_unfinished(key, data)):
@@ -106,7 +117,10 @@ class Cleaner:
         """The file's lock is ours: read it again (its owner may have finished) and act."""
         try:
             data = self.store.load(key)
-            if data is None or not is_unfinished(key, data):
+            if data is None:
+                return None
+            _check_record(key, data)
+            if not is_unfinished(key, data):
                 return None
             lc, row = self.revive(key, data)
         except VssError as exc:
