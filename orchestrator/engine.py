@@ -74,6 +74,13 @@ class Orchestrator:
         self.mine: set[str] = set()             # files of the lifecycles this engine opened
         self.ctx.claims = Claims(store)
 
+    def close(self) -> None:
+        """This process stops running lifecycles in this folder, as if it had exited: its
+        locks go and cleanup may take what it left (a service stopped in a process that
+        goes on)."""
+        self._live.clear()
+        ownership.forget_all(self.store.root)
+
     @classmethod
     def from_config(cls, config: Config, consumer: Consumer | None | str = "auto") -> "Orchestrator":
         if consumer == "auto":
@@ -95,12 +102,7 @@ class Orchestrator:
 
     def _open(self, key: str, lifecycle_id: str | None = None) -> None:
         """Become the owner of a lifecycle's file (4001 when a live process runs it)."""
-        if not self.store.claim(key):
-            try:
-                owner = (self.store.load(key) or {}).get("owner")
-            except VssError:
-                owner = None
-            raise VssError(4001, f"{key} is in use by {ownership.describe(owner)}")
+        self.store.own(key)
         if lifecycle_id:
             self.store.note_id(lifecycle_id)
             self.mine.add(key)
@@ -207,6 +209,7 @@ class Orchestrator:
             record, op = self._load(set_id)
             if not op or op.get("kind") != "create":
                 raise VssError(4001, f"shadow-copy set {set_id} is not being created")
+            self._open(self._set_key(set_id))   # it goes on in this process (a restarted service)
             lc = self._create_lc(record, op)
             self._live[set_id] = lc
         return lc
@@ -268,16 +271,11 @@ class Orchestrator:
         key = self._set_key(set_id)
         lc = self._live.pop(set_id, None)
         if lc is None:
-            self._open(key)
-            try:
-                record, op = self._load(set_id)
-            except BaseException:
-                self._close(key)
-                raise
+            record, op = self._load(set_id)
             if op is None or op.get("kind") != "create":
-                self._close(key)
                 self.delete(set_id=set_id)
                 return
+            self._open(key)
             lc = self._create_lc(record, op)
         try:
             if lc.done:
@@ -371,6 +369,7 @@ class Orchestrator:
         key = self._set_key(set_id)
         with self._lock:
             self._open(key)
+            self.mine.add(key)       # a failed rollback here is this engine's to finish
             try:
                 return self._run_on_set(cls, set_id, shadow_ids, host_name)
             finally:

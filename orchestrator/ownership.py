@@ -125,9 +125,9 @@ def held_here(path: Path) -> bool:
         return str(path) in _held
 
 
-def forget_all() -> None:
-    """What the OS does when a process dies: every lock goes (in-process crash tests)."""
+def forget_all(folder: Path | None = None) -> None:
+    """What the OS does when a process dies: every lock (in `folder`) goes. For a service
+    stopped inside a process that goes on, and for in-process crash tests."""
     with _guard:
-        for held in _held.values():
-            os.close(held.fd)
-        _held.clear()
+        for key in [k for k in _held if folder is None or Path(k).parent == Path(folder)]:
+            os.close(_held.pop(key).fd)

@@ -134,6 +134,15 @@ class RecoveryStore:
         except OSError as exc:
             raise VssError(1600, f"{self.lock_path(key)}: {exc.strerror}") from None
 
+    def own(self, key: str) -> None:
+        """claim(), or 4001 naming the owner that runs the lifecycle."""
+        if not self.claim(key):
+            try:
+                owner = (self.load(key) or {}).get("owner")
+            except VssError:
+                owner = None
+            raise VssError(4001, f"{key} is in use by {ownership.describe(owner)}")
+
     def let_go(self, key: str) -> None:
         """Release the lock; its file goes with it once nothing runs the lifecycle."""
         ownership.release(self.lock_path(key), remove=True)

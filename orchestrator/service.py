@@ -245,3 +245,4 @@ class Service:
             Path(self._unix).unlink(missing_ok=True)
         for t in self._threads:
             t.join(timeout=5)
+        self.watch.engine.close()       # as if the process had exited: its unfinished sets are cleanup's
