@@ -76,6 +76,10 @@ def test_cleanups_and_a_failing_batch_leave_live_owners_alone(array, view, tmp_p
     skipped = [r for r in rows if r["action"] == "skipped"]
     assert sorted(r["file"] + ".json" for r in skipped) == sorted(list(live_files) * 2)
     assert all(r["owner"]["pid"] in (live.pid, batch.pid) for r in skipped)
+    # their group and mappings are named in their files: never orphans
+    rc, out, err = finish(spawn([*MAIN, "cleanup", "--config", str(cfg), "--orphans", "--json"]))
+    assert rc == 0 and json.loads(out) == {"cleanup": [], "orphans": []}, out + err
+    assert len(view.fcmaps()) == 2 and len(view.groups()) == 1
 
     # a batch job that fails (no free targets left for two volumes) undoes only its own work
     orch = Orchestrator.from_config(load_config(cfg), consumer=None)

@@ -140,7 +140,7 @@ class World:
 
 
 @settings(max_examples=40 if LONG else 6, deadline=None, derandomize=not LONG,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+          suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(OPS, min_size=2, max_size=14 if LONG else 6))
 def test_every_recorded_copy_keeps_its_point_in_time(shared, steps):
     proc, root, view = shared
