@@ -22,6 +22,7 @@ from orchestrator.errors import MESSAGES, VssError
 from orchestrator.records import ShadowSet
 from orchestrator.recovery import RecoveryStore
 from states import KINDS
+from states.create import CreateLifecycle
 from states.delete import Item
 from states.machine import ROLLED_BACK, Lifecycle
 
@@ -30,11 +31,14 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("vssorch.cleanup")
 LOCK = "cleanup"
+HOLDING = set(CreateLifecycle.STATES[CreateLifecycle.STATES.index("attached"):])   # a set's targets are its own
 
 
 class Claims:
     """claims(target_id, shadow_id): the set whose file holds that target for another
-    shadow copy, or None. Rereads only the set files that changed since it last looked."""
+    shadow copy, or None. A set holds its targets from its attach on: before that a
+    chosen target is still in the free pool, and another set may take it. Rereads only
+    the set files that changed since it last looked."""
 
     def __init__(self, store: RecoveryStore):
         self.store = store
@@ -48,8 +52,9 @@ class Claims:
         stamp = (st.st_mtime_ns, st.st_size)
         if key not in self._seen or self._seen[key][0] != stamp:
             try:
-                data = self.store.load(key) or {}
-                pairs = [(s["target_id"], s["shadow_id"]) for s in data["set"]["shadows"] if s.get("target_id")]
+                record = (self.store.load(key) or {})["set"]
+                held = record["state"] in HOLDING
+                pairs = [(s["target_id"], s["shadow_id"]) for s in record["shadows"] if s.get("target_id") and held]
             except (VssError, KeyError, TypeError):
                 pairs = []
             self._seen[key] = (stamp, pairs)

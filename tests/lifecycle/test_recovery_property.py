@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import states.machine
@@ -47,12 +47,32 @@ OPS = st.one_of(
 )
 
 
+class Shared:
+    """One embedded array for every sequence; a sequence that failed and left objects
+    behind gets the next one a fresh array, so that each failure is its own."""
+
+    def __init__(self, root):
+        self.root, self.n = root, 0
+        self.start()
+
+    def start(self) -> None:
+        self.n += 1
+        self.proc = ArrayProcess(state=self.root / f"array{self.n}", http=True, seed=DEMO, time_scale=1000).start()
+        self.view = ArrayView(self.proc)
+        self.pristine = self.view.snapshot()
+
+    def clean(self) -> "Shared":
+        if self.view.snapshot() != self.pristine:
+            self.proc.stop()
+            self.start()
+        return self
+
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prop")
-    proc = ArrayProcess(state=root / "array", http=True, seed=DEMO, time_scale=1000).start()
-    yield proc, root, ArrayView(proc)
-    proc.stop()
+    s = Shared(tmp_path_factory.mktemp("prop"))
+    yield s
+    s.proc.stop()
 
 
 @contextmanager
@@ -142,10 +162,14 @@ class World:
 @settings(max_examples=40 if LONG else 6, deadline=None, derandomize=not LONG,
           suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(OPS, min_size=2, max_size=14 if LONG else 6))
+# found by a --long run: a crashed create had chosen the target a later set then took;
+# its file must not make that target look another's when the later set is deleted
+@example(steps=[("crash-create", "create:attach:before"), ("create", None),
+                ("crash-delete", (0, "delete:plan:before")), ("cleanup", None)])
 def test_every_recorded_copy_keeps_its_point_in_time(shared, steps):
-    proc, root, view = shared
-    baseline = view.snapshot()
-    world = World(proc, root, view)
+    shared.clean()
+    world = World(shared.proc, shared.root, shared.view)
+    baseline = shared.pristine
     for op, arg in steps:
         world.apply(op, arg)
         world.check()
