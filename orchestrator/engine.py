@@ -138,12 +138,14 @@ class Orchestrator:
                     return record, s
         raise VssError(711, f"no shadow copy {shadow_id}")
 
-    def _owner_of_fcmap(self, fcmap_id: str) -> tuple[str, Shadow] | None:
+    def _owner_of_fcmap(self, fcmap_id: str, name: str | None) -> tuple[str, Shadow] | None:
+        """The shadow copy of that mapping; by its name too, as the array reuses ids (a
+        record whose delete withdrew its mapping still names the old id)."""
         for record in self.sets():
             if record.state != "done":
                 continue
             for s in record.shadows:
-                if s.fcmap_id == fcmap_id:
+                if s.fcmap_id == fcmap_id and name in (None, s.fcmap_name):
                     return record.set_id, s
         return None
 

@@ -45,8 +45,8 @@ class Item:
         return cls(**{**data, "shadow": Shadow(**data["shadow"])})
 
 
-# finder(fcmap_id) -> (set_id, shadow) owning that mapping, or None
-Finder = Callable[[str], "tuple[str, Shadow] | None"]
+# finder(fcmap_id, its name on the array) -> (set_id, shadow) owning that mapping, or None
+Finder = Callable[[str, "str | None"], "tuple[str, Shadow] | None"]
 
 
 def plan_cascade(lc: Lifecycle, items: list[Item], find: Finder, incremental: bool) -> list[str]:
@@ -66,7 +66,7 @@ def plan_cascade(lc: Lifecycle, items: list[Item], find: Finder, incremental: bo
             if dep in seen:
                 continue
             seen.add(dep)
-            owner = find(dep)
+            owner = find(dep, maps[dep].name if dep in maps else None)
             if owner is None:
                 foreign.append(dep)
             else:

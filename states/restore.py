@@ -79,7 +79,7 @@ class RestoreLifecycle(Lifecycle):
             if other.source_id != self.shadow.source_id or other.id == m.id:
                 continue
             if other.copy_rate == 0 and m.id in a.dependent_fcmaps(other.id):
-                owner = self.find(other.id)
+                owner = self.find(other.id, other.name)
                 if owner is not None:
                     self.items.append(Item(owner[0], owner[1], cascaded=True))
         self.objects = [i.shadow.fcmap_id for i in self.items]

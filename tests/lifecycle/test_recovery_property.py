@@ -166,6 +166,10 @@ class World:
 # its file must not make that target look another's when the later set is deleted
 @example(steps=[("crash-create", "create:attach:before"), ("create", None),
                 ("crash-delete", (0, "delete:plan:before")), ("cleanup", None)])
+# and: a record whose crashed delete withdrew its mapping still names the mapping's id,
+# which a newer copy then got; a cascade must find that newer copy's record, by name
+@example(steps=[("create", None), ("crash-delete", (0, "delete:withdraw:after")), ("create", None),
+                ("create", None), ("delete", 2)])
 def test_every_recorded_copy_keeps_its_point_in_time(shared, steps):
     shared.clean()
     world = World(shared.proc, shared.root, shared.view)
