@@ -442,7 +442,7 @@ class Runner:
                     self._leave_delete(out.set_id)
             self.sets.pop(job.name, None)
         if self.orch.unfinished():
-            for row in self.orch.cleanup():
+            for row in self.orch.cleanup(own=True):     # never another process's live work
                 log.info("batch cleanup", **row)
 
     def _leave_delete(self, set_id: str) -> None:

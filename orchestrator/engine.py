@@ -5,6 +5,9 @@ Files in the state folder (orchestrator/recovery.py), one per lifecycle:
     set-<set id>       a shadow-copy set: {"set": record, "op": in-flight lifecycle or null}
                        (create, then expose/import/unexpose run in the same file)
     delete-<id>, restore-<id>   deletes and restores, which may span several sets
+Every file also names its last writer ("owner": pid, start time, host), and the process
+running a lifecycle holds the file's lock (orchestrator/ownership.py) until it is over:
+cleanup (orchestrator/cleanup.py) touches only lifecycles whose owner is gone.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from typing import Callable, Sequence
 import structlog
 
 from adapters.host.base import normalize_naa
+from orchestrator import ownership
+from orchestrator.cleanup import Cleaner, Claims
 from orchestrator.config import Config
 from orchestrator.errors import VssError
 from orchestrator.errors import as_vss_error as _as_vss_error
@@ -35,7 +40,6 @@ from states.restore import RestoreLifecycle
 log = structlog.get_logger("vssorch.engine")
 
 _SET_ID = re.compile(r"^[A-Za-z0-9_.{}-]{1,80}$")
-COMMITTED = CreateLifecycle.STATES.index("committed")
 
 
 def settings_from(config: Config) -> Settings:
@@ -66,6 +70,15 @@ class Orchestrator:
         self._sleep, self._clock = sleep, clock
         self._lock = threading.RLock()          # cascades touch several sets' files
         self._live: dict[str, CreateLifecycle] = {}
+        self.mine: set[str] = set()             # files of the lifecycles this engine opened
+        self.ctx.claims = Claims(store)
+
+    def close(self) -> None:
+        """This process stops running lifecycles in this folder, as if it had exited: its
+        locks go and cleanup may take what it left (a service stopped in a process that
+        goes on)."""
+        self._live.clear()
+        ownership.forget_all(self.store.root)
 
     @classmethod
     def from_config(cls, config: Config, consumer: Consumer | None | str = "auto") -> "Orchestrator":
@@ -83,8 +96,18 @@ class Orchestrator:
         if isinstance(lc, CreateLifecycle):
             record.state = lc.state
         finished = lc.done or lc.state == ROLLED_BACK
-        self.store.save(self._set_key(record.set_id),
-                        {"set": record.to_json(), "op": None if finished else lc.snapshot()})
+        self.store.save(self._set_key(record.set_id), {"set": record.to_json(), "owner": ownership.me(),
+                                                       "op": None if finished else lc.snapshot()})
+
+    def _open(self, key: str, lifecycle_id: str | None = None) -> None:
+        """Become the owner of a lifecycle's file (4001 when a live process runs it)."""
+        self.store.own(key)
+        if lifecycle_id:
+            self.store.note_id(lifecycle_id)
+            self.mine.add(key)
+
+    def _close(self, key: str) -> None:
+        self.store.let_go(key)
 
     def _load(self, set_id: str) -> tuple[ShadowSet, dict | None]:
         data = self.store.load(self._set_key(set_id))
@@ -93,7 +116,16 @@ class Orchestrator:
         return ShadowSet.from_json(data["set"]), data.get("op")
 
     def sets(self) -> list[ShadowSet]:
-        return [ShadowSet.from_json(d["set"]) for k, d in self.store.items() if k.startswith("set-")]
+        """Every readable set record; the unreadable ones are in store.damaged (cleanup
+        moves them aside)."""
+        out = []
+        for key, data in self.store.items():
+            if key.startswith("set-"):
+                try:
+                    out.append(ShadowSet.from_json(data["set"]))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.store.damaged[key] = f"{type(exc).__name__}: {exc}"
+        return out
 
     def get_set(self, set_id: str) -> ShadowSet:
         return self._load(set_id)[0]
@@ -105,12 +137,14 @@ class Orchestrator:
                     return record, s
         raise VssError(711, f"no shadow copy {shadow_id}")
 
-    def _owner_of_fcmap(self, fcmap_id: str) -> tuple[str, Shadow] | None:
+    def _owner_of_fcmap(self, fcmap_id: str, name: str | None) -> tuple[str, Shadow] | None:
+        """The shadow copy of that mapping; by its name too, as the array reuses ids (a
+        record whose delete withdrew its mapping still names the old id)."""
         for record in self.sets():
             if record.state != "done":
                 continue
             for s in record.shadows:
-                if s.fcmap_id == fcmap_id:
+                if s.fcmap_id == fcmap_id and name in (None, s.fcmap_name):
                     return record.set_id, s
         return None
 
@@ -125,7 +159,7 @@ class Orchestrator:
                 gone = {i.shadow.shadow_id for i in items if i.set_id == set_id}
                 record.shadows = [s for s in record.shadows if s.shadow_id not in gone]
                 if record.shadows:
-                    self.store.save(self._set_key(set_id), {"set": record.to_json(), "op": data.get("op")})
+                    self.store.save(self._set_key(set_id), {**data, "set": record.to_json()})
                 else:
                     self.store.delete(self._set_key(set_id))
 
@@ -148,15 +182,24 @@ class Orchestrator:
         if not _SET_ID.match(set_id or ""):
             raise VssError(4001, f"invalid shadow-copy set id {set_id!r}")
         options = dataclasses.replace(options) if options else SetOptions()   # the set's own copy
+        key = self._set_key(set_id)
         with self._lock:
-            if self.store.load(self._set_key(set_id)) is not None:
+            shadows = [Shadow(shadow_id=str(uuid.uuid4()), source_uid=_uid(u), source_id="") for u in source_uids]
+            if not self.store.claim(key, reenter=False):
+                raise VssError(4001, f"shadow-copy set {set_id} already exists")
+            if self.store.path(key).exists():
+                self._close(key)
                 raise VssError(4001, f"shadow-copy set {set_id} already exists")
             record = ShadowSet(set_id=set_id, lifecycle_id=uuid.uuid4().hex[:8], options=options,
-                               shadows=[Shadow(shadow_id=str(uuid.uuid4()), source_uid=_uid(u), source_id="")
-                                        for u in source_uids],
-                               state="new", created_at=time.time())
-            lc = self._create_lc(record)
-            lc._persist(lc)
+                               shadows=shadows, state="new", created_at=time.time())
+            try:
+                self.store.note_id(record.lifecycle_id)
+                lc = self._create_lc(record)
+                lc._persist(lc)
+            except BaseException:
+                self._close(key)
+                raise
+            self.mine.add(key)
         self._run_or_undo(lc, until="prepared")
         self._live[set_id] = lc
         return record
@@ -167,6 +210,7 @@ class Orchestrator:
             record, op = self._load(set_id)
             if not op or op.get("kind") != "create":
                 raise VssError(4001, f"shadow-copy set {set_id} is not being created")
+            self._open(self._set_key(set_id))   # it goes on in this process (a restarted service)
             lc = self._create_lc(record, op)
             self._live[set_id] = lc
         return lc
@@ -185,6 +229,7 @@ class Orchestrator:
             raise VssError(4001, f"shadow-copy set {set_id} is {lc.state}, not committed")
         self._run_or_undo(lc)
         self._live.pop(set_id, None)
+        self._close(self._set_key(set_id))
         return lc.record
 
     def create(self, source_uids: Sequence[str], options: SetOptions | None = None,
@@ -218,24 +263,32 @@ class Orchestrator:
         except Exception as exc:   # noqa: BLE001 - the file stays; cleanup finishes the job
             log.error("rollback failed; run vssorch cleanup", lifecycle=lc.lifecycle_id,
                       error=_as_vss_error(exc).detail)
+        finally:
+            if isinstance(lc, CreateLifecycle):
+                self._close(self._set_key(lc.record.set_id))   # given up: cleanup may take it
 
     def abort(self, set_id: str) -> None:
         """Undo a set being created, whatever its state; a finished set is deleted."""
+        key = self._set_key(set_id)
         lc = self._live.pop(set_id, None)
         if lc is None:
             record, op = self._load(set_id)
             if op is None or op.get("kind") != "create":
                 self.delete(set_id=set_id)
                 return
+            self._open(key)
             lc = self._create_lc(record, op)
-        if lc.done:
-            self.delete(set_id=set_id)
-            return
         try:
-            lc.rollback()
-        except Exception as exc:
-            raise _as_vss_error(exc) from None
-        self.store.delete(self._set_key(set_id))
+            if lc.done:
+                self.delete(set_id=set_id)
+                return
+            try:
+                lc.rollback()
+            except Exception as exc:
+                raise _as_vss_error(exc) from None
+            self.store.delete(key)
+        finally:
+            self._close(key)
 
     # ------------------------------------------------------------ delete / restore
     def _items(self, set_id: str | None, shadow_id: str | None) -> list[Item]:
@@ -254,12 +307,22 @@ class Orchestrator:
     def delete(self, set_id: str | None = None, shadow_id: str | None = None) -> list[str]:
         with self._lock:
             items = self._items(set_id, shadow_id)
+            # a delete of these shadow copies that a crash or a failure left is finished
+            # first: never a second delete beside it
+            resumed = Cleaner(self).resume_deletes({i.shadow.shadow_id for i in items})
+            if resumed:
+                try:
+                    items = [i for i in self._items(set_id, shadow_id) if i.shadow.shadow_id not in resumed]
+                except VssError:
+                    items = []           # the set or the shadow copy is gone now
+                if not items:
+                    return resumed
             lcid = uuid.uuid4().hex[:8]
             key = f"delete-{lcid}"
             lc = DeleteLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
                                  self._owner_of_fcmap, self._forget)
-            self._run_op(key, lc)
-            return [i.shadow.shadow_id for i in lc.items]
+            self._run_op(key, lc, {i.set_id for i in items})
+            return resumed + [i.shadow.shadow_id for i in lc.items]
 
     def restore(self, shadow_id: str) -> list[str]:
         with self._lock:
@@ -268,23 +331,31 @@ class Orchestrator:
             key = f"restore-{lcid}"
             lc = RestoreLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
                                   self._owner_of_fcmap, self._forget, self._wait)
-            self._run_op(key, lc)
+            self._run_op(key, lc, {i.set_id for i in items})
             return [i.shadow.shadow_id for i in lc.items]
 
     def _save_op(self, key: str, lc: Lifecycle) -> None:
-        self.store.save(key, lc.snapshot())
+        self.store.save(key, {**lc.snapshot(), "owner": ownership.me()})
 
-    def _run_op(self, key: str, lc: Lifecycle) -> None:
+    def _run_op(self, key: str, lc: Lifecycle, set_ids: set[str]) -> None:
+        """Run a delete or restore as the owner of its file and of the sets it changes."""
+        held: list[str] = []
         try:
+            for k in [key, *(self._set_key(s) for s in sorted(set_ids))]:
+                self._open(k, lc.lifecycle_id if k == key else None)
+                held.append(k)
             lc.run()
         except Exception as exc:
             error = _as_vss_error(exc)
             self.ctx.fresh()
-            if lc.can_roll_back():
+            if key in held and lc.can_roll_back():
                 self._undo(lc)
                 if lc.state == ROLLED_BACK:
                     self.store.delete(key)
             raise error from None
+        finally:
+            for k in held:
+                self._close(k)
         self.store.delete(key)
 
     def _wait(self, done: Callable[[], bool], what: str) -> None:
@@ -298,25 +369,34 @@ class Orchestrator:
 
     # ------------------------------------------------------------ hosts
     def _on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
+        key = self._set_key(set_id)
         with self._lock:
-            record, op = self._load(set_id)
-            if op is not None or record.state != "done":
-                raise VssError(4001, f"shadow-copy set {set_id} is busy ({(op or {}).get('kind', record.state)})")
-            ids = shadow_ids or [s.shadow_id for s in record.shadows]
-            lc = cls(record, ids, host_name, self.ctx, lambda l: self._save_set(l, record))
+            self._open(key)
+            self.mine.add(key)       # a failed rollback here is this engine's to finish
             try:
-                lc.run()
-            except Exception as exc:
-                error = _as_vss_error(exc)
-                self.ctx.fresh()
-                if lc.can_roll_back():
-                    try:
-                        lc.rollback()
-                    except Exception:   # noqa: BLE001 - the file keeps it for cleanup
-                        raise error from None
-                    self._save_set(lc, record)
-                raise error from None
-            return record
+                return self._run_on_set(cls, set_id, shadow_ids, host_name)
+            finally:
+                self._close(key)
+
+    def _run_on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
+        record, op = self._load(set_id)
+        if op is not None or record.state != "done":
+            raise VssError(4001, f"shadow-copy set {set_id} is busy ({(op or {}).get('kind', record.state)})")
+        ids = shadow_ids or [s.shadow_id for s in record.shadows]
+        lc = cls(record, ids, host_name, self.ctx, lambda l: self._save_set(l, record))
+        try:
+            lc.run()
+        except Exception as exc:
+            error = _as_vss_error(exc)
+            self.ctx.fresh()
+            if lc.can_roll_back():
+                try:
+                    lc.rollback()
+                except Exception:   # noqa: BLE001 - the file keeps it for cleanup
+                    raise error from None
+                self._save_set(lc, record)
+            raise error from None
+        return record
 
     def import_set(self, set_id: str, host_name: str | None = None) -> ShadowSet:
         return self._on_set(ExposeLifecycle, set_id, None, host_name)
@@ -336,86 +416,20 @@ class Orchestrator:
 
     # ------------------------------------------------------------ cleanup
     def unfinished(self) -> list[tuple[str, dict]]:
-        out = []
-        for key, data in self.store.items():
-            if key.startswith("set-"):
-                if data.get("op"):
-                    out.append((key, data))
-            else:
-                out.append((key, data))
-        return out
+        """The readable files of lifecycles still under way (whoever runs them)."""
+        return [(k, d) for k, d in self.store.items() if not k.startswith("set-") or d.get("op")]
 
-    def cleanup(self) -> list[dict]:
-        """Finish or roll back every unfinished lifecycle. Safe to run again."""
-        report = []
-        self.ctx.fresh()
-        try:
-            pending = self.unfinished()
-        except VssError as exc:
-            raise VssError(2501, exc.detail) from None
-        for key, data in pending:
-            row = {"file": key}
-            try:
-                row.update(self._clean_one(key, data))
-            except Exception as exc:    # noqa: BLE001 - report and go on with the others
-                error = _as_vss_error(exc)
-                row.update(action="failed", code=2504, error=f"{error.detail} (code {error.code})")
-            log.info("cleanup", **row)
-            report.append(row)
-        return report
+    def cleanup(self, own: bool = False) -> list[dict]:
+        """Finish or roll back every unfinished lifecycle whose owner is gone (with `own`:
+        only those this engine opened). Safe to run again; two cleanups take turns."""
+        return Cleaner(self).run(self.mine if own else None)
 
-    def _clean_one(self, key: str, data: dict) -> dict:
-        if key.startswith("set-"):
-            record, op = ShadowSet.from_json(data["set"]), data["op"]
-            kw = {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"]}
-            row = {"kind": op["kind"], "set_id": record.set_id, "lifecycle": op["lifecycle_id"], "from": op["state"]}
-            persist = (lambda l: self._save_set(l, record))
-            if op["kind"] == "create":
-                lc = CreateLifecycle(record, self.ctx, persist, **kw)
-                order = CreateLifecycle.STATES.index(op["state"]) if op["state"] in CreateLifecycle.STATES else 0
-                forward = (order >= COMMITTED and not op["rolling_back"] and record.options.persistent)
-            else:
-                cls = ExposeLifecycle if op["kind"] == "expose" else UnexposeLifecycle
-                lc = cls(record, op["shadow_ids"], op["host_name"], self.ctx, persist,
-                         host_id=op.get("host_id"), **kw)
-                forward = op["kind"] == "unexpose" or lc.state == "shown"
-            if op["state"] == ROLLED_BACK:
-                self.store.delete(key)
-                return {**row, "action": "rolled back"}
-            if forward:
-                lc.run()
-                return {**row, "action": "completed"}
-            lc.rollback()
-            if isinstance(lc, CreateLifecycle):
-                self.store.delete(key)
-            else:
-                self._save_set(lc, record)
-            return {**row, "action": "rolled back"}
-        items = [Item.from_json(i) for i in data["items"]]
-        kw = {"state": data["state"], "pending": data["pending"], "rolling_back": data["rolling_back"]}
-        persist = (lambda l: self._save_op(key, l))
-        row = {"kind": data["kind"], "lifecycle": data["lifecycle_id"], "from": data["state"]}
-        if data["kind"] == "delete":
-            lc = DeleteLifecycle(data["lifecycle_id"], items, self.ctx, persist, self._owner_of_fcmap,
-                                 self._forget, foreign_stopped=data.get("foreign_stopped", []), **kw)
-        elif data["kind"] == "restore":
-            lc = RestoreLifecycle(data["lifecycle_id"], items, self.ctx, persist, self._owner_of_fcmap,
-                                  self._forget, self._wait, reverse_id=data.get("reverse_id"), **kw)
-        else:
-            raise VssError(2502, f"{key}: unknown lifecycle kind {data['kind']!r}")
-        if data["state"] == ROLLED_BACK:
-            self.store.delete(key)
-            return {**row, "action": "rolled back"}
-        # a restore whose prepare may have been sent has overwritten the source: finish it
-        prepared = RestoreLifecycle.STATES.index("prepared")
-        if data["kind"] == "restore" and (data["rolling_back"] or RestoreLifecycle.STATES.index(data["state"]) < prepared) \
-                and data["pending"] not in ("reverse_prepare", "reverse_start"):
-            lc.rollback()
-            self.store.delete(key)
-            return {**row, "action": "rolled back"}
-        lc.run()
-        self.store.delete(key)
-        return {**row, "action": "completed"}
+    def orphans(self, remove: bool = False) -> list[dict]:
+        """Array objects of this folder's lifecycles that no file accounts for
+        (orchestrator/orphans.py); with `remove`, they go back to the free pool or go."""
+        from orchestrator.orphans import Reconciler
+        rec = Reconciler(self)
+        return [o.as_dict() for o in (rec.remove() if remove else rec.find())]
 
 
 def _uid(text: str) -> str:

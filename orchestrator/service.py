@@ -304,6 +304,7 @@ class Service:
         for t in self._threads:
             t.join(timeout=5)
         self._close()
+        self.watch.engine.close()       # as if the process had exited: its unfinished sets are cleanup's
 
     def _close(self) -> None:
         for srv in self._servers:

@@ -3,7 +3,7 @@ that decide how (taken from the configuration by the orchestrator)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Optional, Protocol, Sequence
 
 from adapters.cim.model import Host
 from adapters.host.base import Initiators
@@ -42,6 +42,9 @@ class Context:
     # The array host standing for this machine when there is no consumer: the service's
     # --host-name (targets go there only when VSS asks, through LocateLuns).
     home: str | None = None
+    # claims(target_id, shadow_id): which other lifecycle's file holds that target, if
+    # any (states/identity.py); the orchestrator answers from its files
+    claims: Optional[Callable[[str, str], Optional[str]]] = None
     # Array hosts by name, read in one request and kept: the free and reserved hosts
     # are set up once by the administrator. fresh() forgets them (after a failure, or
     # when a host may have changed), so a stale id costs one failed operation at most.

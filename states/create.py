@@ -33,6 +33,7 @@ from adapters.cim.model import AttachRefused, FcMap, Host, OutcomeUnknown, Volum
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
+from states.identity import fcmap_if_named, group_if_named, own_shadows
 from states.machine import Lifecycle, Step
 
 TAKEN = 32816
@@ -54,6 +55,17 @@ class CreateLifecycle(Lifecycle):
         Step("expose", "reserved", "exposed"),
         Step("finish", "exposed", "done", undoable=False),
     ]
+    COMPLETE_FROM = "committed"
+    IN_SET_FILE = True
+
+    @classmethod
+    def completes(cls, op: dict, persistent: bool = True) -> bool:
+        # an auto-release set is not wanted once its requestor is gone
+        return persistent and super().completes(op)
+
+    @classmethod
+    def policy(cls) -> str:
+        return super().policy() + "; an auto-release set is always rolled back"
 
     def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
         self.record, self.ctx = record, ctx
@@ -282,15 +294,18 @@ class CreateLifecycle(Lifecycle):
             if m is not None and not shadow.reused_fcmap:
                 shadow.fcmap_id, shadow.fcmap_name, shadow.target_id = m.id, m.name, m.target_id
 
+    def _group(self):
+        return group_if_named(self, self.record.group_id, self.prefix.rstrip("-"))
+
     def undo_attach(self) -> None:
-        if self.record.group_id and self.array.group(self.record.group_id) is not None:
+        if self._group() is not None:
             self.array.delete_group(self.record.group_id, force=True)
         for m in self.array.fcmaps_by_name(self._map_names()):
             self.array.delete_fcmap(m.id, force=True)
             self.objects.append(m.id)
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
-                m = self.array.fcmap(shadow.fcmap_id)
+                m = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
                 if m is not None and m.state in ("preparing", "prepared"):
                     self.array.stop_fcmap(m.id, force=True)
             else:
@@ -307,7 +322,7 @@ class CreateLifecycle(Lifecycle):
         """Prepared mappings are deleted by undoing attach."""
 
     def _group_state(self) -> str | None:
-        group = self.array.group(self.record.group_id) if self.record.group_id else None
+        group = self._group()
         return group.state if group else None
 
     def do_commit(self) -> None:
@@ -320,7 +335,7 @@ class CreateLifecycle(Lifecycle):
         """A started copy is undone by deleting its mapping (undo attach)."""
 
     def do_dissolve(self) -> None:
-        if self.array.group(self.record.group_id) if self.resuming else True:
+        if self._group() if self.resuming or self.recovering else True:
             self.array.delete_group(self.record.group_id, force=True)
         self.objects = [self.record.group_id]
 
@@ -328,31 +343,36 @@ class CreateLifecycle(Lifecycle):
         """The group's job was the common start; nothing to bring back."""
 
     # ------------------------------------------------------------ hosts
-    def _pool_targets(self) -> list[str]:
-        return [s.target_id for s in self.record.shadows if not s.target_created]
-
     def do_reserve(self) -> None:
+        shadows = own_shadows(self, self.record.shadows)
         res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-        targets = [s.target_id for s in self.record.shadows]
-        self.array.map_volumes(res.id, targets)
-        if self._pool_targets():
+        targets = [s.target_id for s in shadows]
+        pooled = [s.target_id for s in shadows if not s.target_created]
+        if targets:
+            self.array.map_volumes(res.id, targets)
+        if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
-            self.array.unmap_volumes(free.id, self._pool_targets())
+            self.array.unmap_volumes(free.id, pooled)
         self.objects = targets
 
     def undo_reserve(self) -> None:
-        if self._pool_targets():
+        shadows = own_shadows(self, self.record.shadows)
+        pooled = [s.target_id for s in shadows if not s.target_created]
+        if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
-            self.array.map_volumes(free.id, self._pool_targets())
-        res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-        self.array.unmap_volumes(res.id, [s.target_id for s in self.record.shadows])
+            self.array.map_volumes(free.id, pooled)
+        if shadows:
+            res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
+            self.array.unmap_volumes(res.id, [s.target_id for s in shadows])
 
     def do_expose(self) -> None:
-        expose_shadows(self.ctx, self.record, self.record.shadows)
-        self.objects = [s.target_id for s in self.record.shadows]
+        shadows = own_shadows(self, self.record.shadows)
+        if shadows:
+            expose_shadows(self.ctx, self.record, shadows)
+        self.objects = [s.target_id for s in shadows]
 
     def undo_expose(self) -> None:
-        hide_shadows(self.ctx, self.record.shadows)
+        hide_shadows(self.ctx, own_shadows(self, self.record.shadows))
 
     def do_finish(self) -> None:
         """The record stays: it is the shadow copy's file from now on."""

@@ -25,6 +25,7 @@ from adapters.cim.model import STOP_OLDER
 from orchestrator.records import Shadow
 from states.context import Context
 from states.create import hide_shadows
+from states.identity import own_shadows, retire
 from states.machine import Lifecycle, Step
 
 
@@ -44,18 +45,19 @@ class Item:
         return cls(**{**data, "shadow": Shadow(**data["shadow"])})
 
 
-# finder(fcmap_id) -> (set_id, shadow) owning that mapping, or None
-Finder = Callable[[str], "tuple[str, Shadow] | None"]
+# finder(fcmap_id, its name on the array) -> (set_id, shadow) owning that mapping, or None
+Finder = Callable[[str, "str | None"], "tuple[str, Shadow] | None"]
 
 
-def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: bool) -> list[str]:
+def plan_cascade(lc: Lifecycle, items: list[Item], find: Finder, incremental: bool) -> list[str]:
     """Add the owners of the no-copy mappings that a delete will stop. Returns ids of
     foreign mappings (not the product's) that will be stopped, for the report."""
+    ctx = lc.ctx
     foreign: list[str] = []
     seen = {it.shadow.fcmap_id for it in items}
     maps = {m.id: m for m in ctx.array.fcmaps_of_volumes(sorted({it.shadow.source_id for it in items}))}
     for it in list(items):
-        m = maps.get(it.shadow.fcmap_id)
+        m = _named(lc, maps.get(it.shadow.fcmap_id), it.shadow)
         it.keep_mapping = bool(m and incremental and m.incremental)
         it.no_copy = bool(m and m.copy_rate == 0 and m.dependent_count)
         if m is None or it.keep_mapping or m.copy_rate != 0 or it.cascaded or not m.dependent_count:
@@ -64,7 +66,7 @@ def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: boo
             if dep in seen:
                 continue
             seen.add(dep)
-            owner = find(dep)
+            owner = find(dep, maps[dep].name if dep in maps else None)
             if owner is None:
                 foreign.append(dep)
             else:
@@ -72,17 +74,27 @@ def plan_cascade(ctx: Context, items: list[Item], find: Finder, incremental: boo
     return foreign
 
 
-def withdraw(ctx: Context, items: list[Item], stop_dependent: int | None, resuming: bool) -> list[str]:
+def _named(lc: Lifecycle, m, shadow: Shadow):
+    """A recovering lifecycle knows a mapping by its id only while it carries its name."""
+    if m is not None and lc.recovering and shadow.fcmap_name and m.name != shadow.fcmap_name:
+        retire(lc, f"mapping {m.id} is now {m.name}, not {shadow.fcmap_name}: left alone")
+        return None
+    return m
+
+
+def withdraw(lc: Lifecycle, items: list[Item], stop_dependent: int | None) -> list[str]:
     """Delete the mappings; the non-cascaded no-copy ones take their dependents down
-    with them (`stop_dependent`), the cascaded ones go after. A resumed withdraw
-    first looks which mappings are still there."""
+    with them (`stop_dependent`), the cascaded ones go after. A resumed or recovering
+    withdraw first reads which mappings are still there, under their names."""
+    ctx = lc.ctx
     present = None
-    if resuming:
-        present = {m.id for m in ctx.array.fcmaps_of_volumes(sorted({i.shadow.source_id for i in items}))}
+    if lc.resuming or lc.recovering:
+        present = {m.id: m for m in ctx.array.fcmaps_of_volumes(sorted({i.shadow.source_id for i in items}))}
     gone = []
     for it in sorted(items, key=lambda i: i.cascaded):
         map_id = it.shadow.fcmap_id
-        if it.keep_mapping or not map_id or (present is not None and map_id not in present):
+        if it.keep_mapping or not map_id or (
+                present is not None and _named(lc, present.get(map_id), it.shadow) is None):
             continue
         how = stop_dependent if (not it.cascaded and it.no_copy) else None
         ctx.array.delete_fcmap(map_id, force=True, stop_dependent=how)
@@ -90,8 +102,10 @@ def withdraw(ctx: Context, items: list[Item], stop_dependent: int | None, resumi
     return gone
 
 
-def release(ctx: Context, shadows: list[Shadow]) -> None:
+def release(lc: Lifecycle, shadows: list[Shadow]) -> None:
     """Targets back where they came from: the free host, or deleted when created."""
+    ctx = lc.ctx
+    shadows = own_shadows(lc, shadows)
     pooled = [s.target_id for s in shadows if s.target_id and not s.target_created]
     created = [s.target_id for s in shadows if s.target_id and s.target_created]
     res = ctx.host(ctx.settings.reserved_host, 3006)
@@ -129,21 +143,21 @@ class DeleteLifecycle(Lifecycle):
                 "foreign_stopped": self.foreign_stopped}
 
     def do_plan(self) -> None:
-        self.foreign_stopped = plan_cascade(self.ctx, self.items, self.find, self.ctx.settings.incremental)
+        self.foreign_stopped = plan_cascade(self, self.items, self.find, self.ctx.settings.incremental)
         self.objects = [i.shadow.fcmap_id for i in self.items]
 
     def do_unexpose(self) -> None:
-        hide_shadows(self.ctx, [i.shadow for i in self.items])
+        hide_shadows(self.ctx, own_shadows(self, [i.shadow for i in self.items]))
 
     def do_withdraw(self) -> None:
-        self.objects = withdraw(self.ctx, self.items, STOP_OLDER, self.resuming)
+        self.objects = withdraw(self, self.items, STOP_OLDER)
 
     def do_release(self) -> None:
         for it in self.items:
             if it.keep_mapping:
                 # a created target that keeps its incremental mapping joins the free pool
                 it.shadow.target_created = False
-        release(self.ctx, [i.shadow for i in self.items])
+        release(self, [i.shadow for i in self.items])
         self.objects = [i.shadow.target_id for i in self.items]
 
     def do_finish(self) -> None:

@@ -14,10 +14,13 @@ from __future__ import annotations
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
 from states.create import expose_shadows, hide_shadows
+from states.identity import own_shadows
 from states.machine import Lifecycle, Step
 
 
 class _OnShadows(Lifecycle):
+    IN_SET_FILE = True
+
     def __init__(self, record: ShadowSet, shadow_ids: list[str], host_name: str | None,
                  ctx: Context, persist, **kw):
         self.record, self.ctx, self.host_name = record, ctx, host_name
@@ -27,7 +30,7 @@ class _OnShadows(Lifecycle):
 
     @property
     def shadows(self) -> list[Shadow]:
-        return [s for s in self.record.shadows if s.shadow_id in self.shadow_ids]
+        return own_shadows(self, [s for s in self.record.shadows if s.shadow_id in self.shadow_ids])
 
     def snapshot(self) -> dict:
         return {**super().snapshot(), "shadow_ids": self.shadow_ids, "host_name": self.host_name,
@@ -47,21 +50,25 @@ class ExposeLifecycle(_OnShadows):
     KIND = "expose"
     STATES = ["requested", "shown", "done"]
     STEPS = [Step("show", "requested", "shown"), Step("finish", "shown", "done", undoable=False)]
+    COMPLETE_FROM = "shown"
 
     def do_show(self) -> None:
         self._host_id()
         self._persist(self)
-        expose_shadows(self.ctx, self.record, self.shadows, self.host_name)
+        shadows = self.shadows
+        if shadows:
+            expose_shadows(self.ctx, self.record, shadows, self.host_name)
         if self.record.options.transportable and self.host_id not in self.record.imported_by:
             self.record.imported_by.append(self.host_id)
-        self.objects = [s.target_id for s in self.shadows]
+        self.objects = [s.target_id for s in shadows]
 
     def undo_show(self) -> None:
         host_id = self._host_id()
-        for s in self.shadows:
+        shadows = self.shadows
+        for s in shadows:
             if host_id not in s.exposed_to:
                 s.exposed_to.append(host_id)     # the map may have happened before a crash
-        hide_shadows(self.ctx, self.shadows, only_host=host_id)
+        hide_shadows(self.ctx, shadows, only_host=host_id)
         if host_id in self.record.imported_by:
             self.record.imported_by.remove(host_id)
 
@@ -74,9 +81,10 @@ class UnexposeLifecycle(_OnShadows):
 
     def do_hide(self) -> None:
         only = self._host_id() if self.host_name else None
-        hide_shadows(self.ctx, self.shadows, only_host=only)
+        shadows = self.shadows
+        hide_shadows(self.ctx, shadows, only_host=only)
         if only is None:
             self.record.imported_by.clear()
         elif only in self.record.imported_by:
             self.record.imported_by.remove(only)
-        self.objects = [s.target_id for s in self.shadows]
+        self.objects = [s.target_id for s in shadows]

@@ -15,11 +15,15 @@ at the array when `resuming` is set.
 
 Fault injection for the crash tests: VSSORCH_CRASH_AT=<kind>:<trigger>:before|after
 makes the process exit at once (os._exit, no cleanup of any kind) at that point.
+VSSORCH_PAUSE_AT=<kind>:<trigger>:before|after@<gate file> makes it stop there, a live
+owner, until the gate file exists (it writes <gate file>.ready when it stops).
 """
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import structlog
@@ -28,6 +32,7 @@ from transitions import Machine
 log = structlog.get_logger("vssorch.lifecycle")
 
 CRASH_ENV = "VSSORCH_CRASH_AT"
+PAUSE_ENV = "VSSORCH_PAUSE_AT"
 CRASH_EXIT = 86
 ROLLED_BACK = "rolled_back"
 
@@ -43,26 +48,47 @@ class Step:
 
 
 def crash_point(kind: str, trigger: str, when: str) -> None:
+    point, _, gate = os.environ.get(PAUSE_ENV, "").partition("@")
+    if gate and point == f"{kind}:{trigger}:{when}":
+        Path(gate + ".ready").touch()
+        for _ in range(6000):
+            if Path(gate).exists():
+                break
+            time.sleep(0.02)
     if os.environ.get(CRASH_ENV) == f"{kind}:{trigger}:{when}":
         os._exit(CRASH_EXIT)
 
 
 class Lifecycle:
     """Subclasses set KIND, STATES (forward order, last = done) and STEPS, and define
-    `do_<trigger>()` and `undo_<trigger>()` methods."""
+    `do_<trigger>()` and `undo_<trigger>()` methods.
+
+    Their recovery policy after a crash: a rollback that had begun goes on; otherwise
+    cleanup completes a lifecycle that reached COMPLETE_FROM (or was running one of the
+    COMPLETE_WHEN_PENDING steps) and rolls back the others. IN_SET_FILE: the lifecycle
+    runs in its shadow-copy set's file (else in a file of its own)."""
 
     KIND: str = ""
     STATES: list[str] = []
     STEPS: list[Step] = []
+    COMPLETE_FROM: str = ""              # "" = the first state: always completed
+    COMPLETE_WHEN_PENDING: tuple[str, ...] = ()
+    IN_SET_FILE: bool = False
 
     def __init__(self, lifecycle_id: str, persist: Callable[["Lifecycle"], None],
-                 state: str | None = None, pending: str | None = None, rolling_back: bool = False):
+                 state: str | None = None, pending: str | None = None, rolling_back: bool = False,
+                 recovering: bool = False):
         self.lifecycle_id = lifecycle_id
         self._persist = persist
         self.pending = pending
         self.rolling_back = rolling_back
         # a step that was running when the process died may have happened or not
         self.resuming = pending is not None
+        # run from a file another process left: every object is read back and must carry
+        # this lifecycle's name before it is touched; what now belongs to another
+        # lifecycle is left alone and noted here for the report
+        self.recovering = recovering
+        self.retired: list[str] = []
         self.objects: list[str] = []      # array objects the current step touched, for the log
         self.machine = self.build_machine(self, state or self.STATES[0])
 
@@ -143,6 +169,25 @@ class Lifecycle:
             else:
                 self.machine.set_state(step.source)
         self.give_up()
+
+    @classmethod
+    def completes(cls, op: dict, persistent: bool = True) -> bool:
+        """After a crash: complete (True) or roll back the lifecycle this file snapshot is."""
+        if op.get("rolling_back"):
+            return False
+        order = cls.STATES.index
+        state = op.get("state") if op.get("state") in cls.STATES else cls.STATES[0]
+        return (order(state) >= order(cls.COMPLETE_FROM or cls.STATES[0])
+                or op.get("pending") in cls.COMPLETE_WHEN_PENDING)
+
+    @classmethod
+    def policy(cls) -> str:
+        """The recovery policy in words, for `vssorch states` and docs/STATES.md."""
+        if not cls.COMPLETE_FROM or cls.COMPLETE_FROM == cls.STATES[0]:
+            return "after a crash, cleanup completes it"
+        when = "".join(f" or while running {t}" for t in cls.COMPLETE_WHEN_PENDING)
+        return (f"after a crash, cleanup completes it from {cls.COMPLETE_FROM}{when}, "
+                f"and rolls it back before that (or once a rollback has begun)")
 
     def snapshot(self) -> dict:
         """The lifecycle's part of its file (the subclass adds its data)."""

@@ -70,6 +70,9 @@ class ArrayPort(Protocol):
 
     # --- consistency groups
     def group(self, group_id: str) -> Group | None: ...
+    def groups_named(self, prefix: str) -> list[Group]:
+        """Consistency groups whose name starts with prefix: reads every group (orphan
+        listings only)."""
     def groups_by_name(self, names: Sequence[str]) -> list[Group]:
         """Consistency groups with exactly those names; one request."""
     def create_group(self, name: str) -> Group: ...

@@ -27,6 +27,7 @@ from orchestrator.errors import VssError
 from states.context import Context
 from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
+from states.identity import fcmap_if_named, own_shadows
 from states.machine import Lifecycle, Step
 
 
@@ -44,6 +45,9 @@ class RestoreLifecycle(Lifecycle):
         Step("release", "settled", "released", undoable=False),
         Step("finish", "released", "done", undoable=False),
     ]
+    # the source's old content is gone once the prepare may have been sent
+    COMPLETE_FROM = "prepared"
+    COMPLETE_WHEN_PENDING = ("reverse_prepare",)
 
     def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
                  find: Finder, forget: Callable[[list[Item]], None],
@@ -67,7 +71,7 @@ class RestoreLifecycle(Lifecycle):
 
     def do_plan(self) -> None:
         a = self.ctx.array
-        m = a.fcmap(self.shadow.fcmap_id) if self.shadow.fcmap_id else None
+        m = fcmap_if_named(self, self.shadow.fcmap_id, self.shadow.fcmap_name if self.recovering else None)
         if m is None or m.state not in (COPYING, IDLE) or m.restoring:
             raise VssError(711, f"shadow copy {self.shadow.shadow_id} has no intact localcopy mapping")
         del self.items[1:]
@@ -76,7 +80,7 @@ class RestoreLifecycle(Lifecycle):
             if other.source_id != self.shadow.source_id or other.id == m.id:
                 continue
             if other.copy_rate == 0 and m.id in a.dependent_fcmaps(other.id):
-                owner = self.find(other.id)
+                owner = self.find(other.id, other.name)
                 if owner is not None:
                     self.items.append(Item(owner[0], owner[1], cascaded=True))
         self.objects = [i.shadow.fcmap_id for i in self.items]
@@ -106,8 +110,13 @@ class RestoreLifecycle(Lifecycle):
             self.ctx.array.delete_fcmap(m.id, force=True)
         self.reverse_id = None
 
+    def _reverse(self):
+        return fcmap_if_named(self, self.reverse_id, self.reverse_name)
+
     def do_reverse_prepare(self) -> None:
-        m = self.ctx.array.fcmap(self.reverse_id)
+        m = self._reverse()
+        if m is None and self.recovering:
+            raise VssError(720, f"the reverse mapping {self.reverse_name} is gone")
         if self.resuming and m is not None and m.state == "prepared":
             return
         try:
@@ -119,9 +128,11 @@ class RestoreLifecycle(Lifecycle):
         """Deleting the reverse mapping (undo reverse_attach) unprepares it."""
 
     def do_reverse_start(self) -> None:
-        m = self.ctx.array.fcmap(self.reverse_id) if self.resuming else None
+        m = self._reverse() if self.resuming or self.recovering else None
         if m is not None and m.state in (COPYING, IDLE):
             return
+        if m is None and self.recovering:
+            raise VssError(730, f"the reverse mapping {self.reverse_name} is gone")
         try:
             self.ctx.array.start_fcmap(self.reverse_id, restore=True)
         except Exception as exc:  # noqa: BLE001
@@ -129,8 +140,8 @@ class RestoreLifecycle(Lifecycle):
         self.objects = [self.reverse_id]
 
     def do_withdraw(self) -> None:
-        hide_shadows(self.ctx, [i.shadow for i in self.items])
-        self.objects = withdraw(self.ctx, self.items, STOP_NEWER_AND_CURRENT, self.resuming)
+        hide_shadows(self.ctx, own_shadows(self, [i.shadow for i in self.items]))
+        self.objects = withdraw(self, self.items, STOP_NEWER_AND_CURRENT)
 
     def do_settle(self) -> None:
         a = self.ctx.array
@@ -138,7 +149,7 @@ class RestoreLifecycle(Lifecycle):
 
         def moved() -> bool:
             nonlocal copied, progress
-            m = a.fcmap(self.reverse_id)
+            m = self._reverse()
             copied = m is None or m.state == IDLE or m.progress >= 100
             before, progress = progress, (m.progress if m else None)
             return copied or progress != before
@@ -146,12 +157,12 @@ class RestoreLifecycle(Lifecycle):
         while not copied:
             # each wait ends when the copy moves on: only a stall fails (740), never a long copy
             self.wait(moved, "the restore copy")
-        if a.fcmap(self.reverse_id) is not None:
+        if self._reverse() is not None:
             a.delete_fcmap(self.reverse_id, force=True)
         self.objects = [self.reverse_id]
 
     def do_release(self) -> None:
-        release(self.ctx, [i.shadow for i in self.items])
+        release(self, [i.shadow for i in self.items])
 
     def do_finish(self) -> None:
         self.forget(self.items)

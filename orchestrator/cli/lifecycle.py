@@ -1,30 +1,18 @@
-"""`vssorch cleanup` (finish or roll back what a crash left) and `vssorch states`
-(the lifecycle state tables as diagrams)."""
+"""`vssorch cleanup` (finish or roll back what a crash left; find and remove orphans) and
+`vssorch states` (the lifecycle state tables as diagrams)."""
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 from orchestrator.config import config_path, load_config
 
 
-@functools.cache
 def lifecycles() -> dict:
-    """Kind -> lifecycle class. states/ (and transitions) load when a command needs them,
-    not on every start of `vssorch`."""
-    from states.create import CreateLifecycle
-    from states.delete import DeleteLifecycle
-    from states.exposure import ExposeLifecycle, UnexposeLifecycle
-    from states.restore import RestoreLifecycle
-    return {lc.KIND: lc for lc in (CreateLifecycle, DeleteLifecycle, RestoreLifecycle,
-                                   ExposeLifecycle, UnexposeLifecycle)}
-
-
-def __getattr__(name: str):
-    if name == "LIFECYCLES":
-        return lifecycles()
-    raise AttributeError(name)
+    """Kind -> lifecycle class (the registry states.KINDS). states/ (and transitions) load
+    when a command needs them, not on every start of `vssorch`."""
+    from states import KINDS
+    return KINDS
 
 
 class _Kinds:
@@ -41,6 +29,11 @@ def register(sub) -> None:
     p = sub.add_parser("cleanup", help="finish or roll back shadow-copy lifecycles a crash left unfinished")
     p.add_argument("--config", metavar="FILE", help="configuration file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--orphans", action="store_true",
+                      help="only list array objects of this host's lifecycles that no file accounts for")
+    what.add_argument("--remove-orphans", action="store_true",
+                      help="clean up, then return those objects to the free pool or delete them")
     p.set_defaults(func=run_cleanup)
     p = sub.add_parser("states", help="print the lifecycle state tables as diagrams")
     p.add_argument("kind", nargs="?", choices=_Kinds(), metavar="KIND",
@@ -49,20 +42,37 @@ def register(sub) -> None:
     p.set_defaults(func=run_states)
 
 
+def _row_lines(row: dict) -> list[str]:
+    if row["action"] == "moved aside":
+        return [f"{'moved aside':<12} {row['file']}: unreadable ({row['error']}); now {row['path']}"
+                " (its array objects: vssorch cleanup --orphans)"]
+    if row["action"] == "skipped":
+        return [f"{'skipped':<12} {row['file']}: {row['reason']}"]
+    what = f"{row.get('kind', '?')} {row.get('lifecycle', '')} ({row['file']}, was {row.get('from', '?')})"
+    extra = f": {row['error']}" if row.get("error") else ""
+    return [f"{row['action']:<12} {what}{extra}"] + [f"{'retired':<12} {note}" for note in row.get("retired", [])]
+
+
+def _orphan_line(o: dict) -> str:
+    where = f" shown to {', '.join(o['hosts'])}" if o["hosts"] else ""
+    note = f" ({o['note']})" if o["note"] else ""
+    return f"{o['action']:<12} {o['kind']} {o['id']} {o['name'] or ''}".rstrip() + f" of lifecycle {o['lifecycle']}{where}{note}"
+
+
 def run_cleanup(args) -> int:
     from orchestrator.engine import Orchestrator
     config = load_config(config_path(args.config))
-    orch = Orchestrator.from_config(config)
-    report = orch.cleanup()
+    orch = Orchestrator.from_config(config, consumer=None if args.orphans else "auto")
+    report = [] if args.orphans else orch.cleanup()
+    orphans = orch.orphans(remove=True) if args.remove_orphans else orch.orphans() if args.orphans else None
     if args.json:
-        print(json.dumps(report, indent=1))
-    elif not report:
-        print("nothing to clean up")
+        print(json.dumps(report if orphans is None else {"cleanup": report, "orphans": orphans}, indent=1))
     else:
-        for row in report:
-            what = f"{row.get('kind', '?')} {row.get('lifecycle', '')} ({row['file']}, was {row.get('from', '?')})"
-            extra = f": {row['error']}" if row.get("error") else ""
-            print(f"{row['action']:<12} {what}{extra}")
+        lines = [line for row in report for line in _row_lines(row)]
+        lines += [_orphan_line(o) for o in orphans or []]
+        if not lines:
+            lines = ["no orphans" if args.orphans else "nothing to clean up"]
+        print("\n".join(lines))
     failed = [r for r in report if r["action"] == "failed"]
     if failed:
         print(f"vssorch: error: {len(failed)} lifecycle(s) could not be cleaned up (code 2504)", file=sys.stderr)
@@ -86,6 +96,7 @@ def table(cls) -> str:
     rows = [f"{cls.KIND}:"]
     for s in cls.STEPS:
         rows.append(f"  {s.source:>16} --{s.trigger}--> {s.dest}" + ("" if s.undoable else "   (not undone)"))
+    rows.append(f"  {cls.policy()}")
     return "\n".join(rows)
 
 

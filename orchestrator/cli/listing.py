@@ -123,8 +123,9 @@ SHADOW_COLUMNS: tuple[Column, ...] = (
     ("target_uid", "TARGET UID"), ("shown_to", "SHOWN TO"), ("created", "CREATED"))
 
 
-def shadow_rows(config: Config) -> list[dict]:
-    """One row per shadow copy in the recovery records (no array request)."""
+def shadow_rows(config: Config, damaged: dict[str, str] | None = None) -> list[dict]:
+    """One row per shadow copy in the recovery records (no array request); files that
+    cannot be read are skipped and named in `damaged`."""
     from orchestrator.engine import Orchestrator
     from orchestrator.recovery import RecoveryStore
     # Reading the records needs no array: the port is never used here.
@@ -140,6 +141,8 @@ def shadow_rows(config: Config) -> list[dict]:
                          "shown_to": sorted({*s.exposed_to, *record.imported_by}),
                          "device": s.device, "created": created,
                          "created_at": record.created_at})
+    if damaged is not None:
+        damaged.update({str(orch.store.path(k)): why for k, why in orch.store.damaged.items()})
     return rows
 
 
@@ -152,9 +155,12 @@ def register(sub) -> None:
 
 def run_list(args) -> int:
     config = load_config(config_path(args.config))
-    rows = shadow_rows(config)
+    damaged: dict[str, str] = {}
+    rows = shadow_rows(config, damaged)
     _host_names(config, rows)
     emit(rows, SHADOW_COLUMNS, args.json, empty="no shadow copies")
+    for path, why in damaged.items():
+        warn("vssorch", f"{path} cannot be read ({why}); vssorch cleanup moves it aside")
     return 0
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orchestrator.cli.lifecycle import LIFECYCLES
+from states import KINDS as LIFECYCLES
 from orchestrator.errors import VssError
 from orchestrator.recovery import RecoveryStore
 
