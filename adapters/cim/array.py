@@ -8,8 +8,10 @@ with the manual's codes (adapters/cim/errors.py).
 `requests` counts every HTTP request sent to the agent (retries included). Paths of
 objects already seen are cached so that later calls need no lookup: a volume's path
 holds its I/O group, which only the array knows, and a hot path such as starting a
-group is then exactly one request. Volumes are looked up by UID or id with an indexed
-ExecQuery, so the array builds only those asked for.
+group is then exactly one request. Volumes (by name, UID or id), hosts (by name or
+port) and host mappings (by volume) are looked up with indexed ExecQuery, so the array
+builds only those asked for; a host view's path is built from its documented key
+format. Nothing but a listing reads every volume or host.
 
 Replies are checked as they are read: a missing or mistyped property becomes a
 one-line 911, never a KeyError from deep inside.
@@ -455,7 +457,7 @@ class CimArray:
         by_uid = {self._vol_uids[v]: v for v in volume_ids if v in self._vol_uids}   # a volume gone is on no host
         found = self._where(MAPPING, ["UniqueID"], list(by_uid), ["UniqueID"])
         if found is None:
-            return {v: [h.id for h in self.volume_hosts(v)] for v in volume_ids}
+            return {v: [h.id for h in self.volume_hosts(v)] if v in self._vol_uids else [] for v in volume_ids}
         out: dict[str, list[str]] = {v: [] for v in volume_ids}
         for inst in found:
             vol_id = by_uid.get(_text(inst, "UniqueID").upper())
