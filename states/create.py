@@ -142,9 +142,8 @@ class CreateLifecycle(Lifecycle):
     def _pick_free_targets(self) -> None:
         """Targets from the free pool. The process keeps the pool as it last listed it
         (ctx.free_pool) and afterwards only checks that the volumes it picks are still
-        in the pool (one request whatever the pool's size): one that left is dropped and
-        the next tried, and the pool is listed again when the kept one has nothing
-        fitting left. What else may have changed since the listing is the array's to
+        in the pool (one request whatever the pool's size); the pool is listed again
+        when one of them left it or nothing kept fits. What else may have changed since the listing is the array's to
         refuse: another process attaching a target first (32816, the next is taken), a
         target gone offline or resized (the create fails; the failure forgets the kept
         pool, so the next create lists it again)."""
@@ -165,6 +164,7 @@ class CreateLifecycle(Lifecycle):
             in_pool = self._still_free(free, [*(v.id for v in picks.values()), *kept])
             if all(v.id in in_pool for v in picks.values()):
                 break
+            listed = True           # the pool changed since it was listed: list it again
         for shadow in self.record.shadows:
             if shadow.reused_fcmap and shadow.target_id not in in_pool:
                 # The incremental target is still exposed or reserved by another set, and
@@ -211,12 +211,9 @@ class CreateLifecycle(Lifecycle):
         return picks
 
     def _still_free(self, free, volume_ids: list[str]) -> set[str]:
-        """Which of these volumes are still in the free pool; the others leave the kept pool."""
+        """Which of these volumes are still in the free pool."""
         hosts = self.array.volume_host_ids(volume_ids)
-        gone = {vid for vid in volume_ids if free.id not in hosts.get(vid, [])}
-        for vid in gone:
-            self.ctx.free_pool.pop(vid, None)
-        return set(volume_ids) - gone
+        return {vid for vid in volume_ids if free.id in hosts.get(vid, [])}
 
     def _fits(self, vol: Volume, shadow: Shadow) -> bool:
         return (vol.size == shadow.size and vol.online
