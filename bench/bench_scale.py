@@ -121,8 +121,10 @@ ARRAY_OPS = ["batch create+delete (1 volume)", "inspurvcfg listvols all", "inspu
              "inspurvcfg testsnapshot", "first create of a process"]
 
 
-def array_size(extra_volumes: int, extra_hosts: int) -> dict[str, dict]:
-    out = {}
+def array_size(extra_volumes: int, extra_hosts: int, reps: int) -> dict[str, dict]:
+    """Each operation `reps` times (add and rem undo each other): the median time, the
+    most requests."""
+    samples: dict[str, list[tuple[float, int]]] = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         sim = start(tmp, seed_text(8, 64, 26 + extra_volumes, extra_hosts))
@@ -135,19 +137,20 @@ def array_size(extra_volumes: int, extra_hosts: int) -> dict[str, dict]:
                     ("inspurvcfg add", "orchestrator.cli.inspurvcfg", ["add", "spare"]),
                     ("inspurvcfg rem", "orchestrator.cli.inspurvcfg", ["rem", "spare"]),
                     ("inspurvcfg testsnapshot", "orchestrator.cli.inspurvcfg", ["testsnapshot", "src0002"])]
-            for name, module, args in runs:
-                cli = ["--config", str(cfg)]
-                argv = [*args[:1], *cli, *args[1:]] if module.endswith("main") else [*cli, *args]
-                ms, rq = counted(sim, lambda: command(module, *argv))
-                out[name] = {"ms": ms, "rq": rq}
             source = uids(sim, ["src0003"])
-            orch = Orchestrator.from_config(load_config(cfg), consumer=None)
-            ms, rq = counted(sim, lambda: create(orch, "first", source))
-            out["first create of a process"] = {"ms": ms, "rq": rq}
-            orch.delete(set_id="first")
+            for i in range(reps):
+                for name, module, args in runs:
+                    cli = ["--config", str(cfg)]
+                    argv = [*args[:1], *cli, *args[1:]] if module.endswith("main") else [*cli, *args]
+                    samples.setdefault(name, []).append(counted(sim, lambda: command(module, *argv)))
+                orch = Orchestrator.from_config(load_config(cfg), consumer=None)    # a new process's first
+                samples.setdefault("first create of a process", []).append(
+                    counted(sim, lambda: create(orch, f"first-{i}", source)))
+                orch.delete(set_id=f"first-{i}")
         finally:
             sim.stop()
-    return out
+    return {name: {"ms": statistics.median(ms for ms, _ in got), "rq": max(rq for _, rq in got)}
+            for name, got in samples.items()}
 
 
 # ------------------------------------------------------------------ free pool
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(name, {"ratios": rows})
 
     if "array" in args.only:
-        small, big = array_size(0, 0), array_size(extra_volumes, extra_hosts)
+        small, big = array_size(0, 0, 1 if q else 3), array_size(extra_volumes, extra_hosts, 1 if q else 3)
         add(*[ratio_row(f"array size (+{extra_volumes} volumes, +{extra_hosts} hosts)", op, small[op], big[op],
                         SAME_REQUESTS if op == "inspurvcfg listvols all" else 1.5) for op in ARRAY_OPS])
     if "pool" in args.only:
