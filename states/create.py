@@ -143,28 +143,28 @@ class CreateLifecycle(Lifecycle):
         """Targets from the free pool. The process keeps the pool as it last listed it
         (ctx.free_pool) and afterwards only checks that the volumes it picks are still
         in the pool (one request whatever the pool's size); the pool is listed again
-        when one of them left it or nothing kept fits. What else may have changed since the listing is the array's to
-        refuse: another process attaching a target first (32816, the next is taken), a
-        target gone offline or resized (the create fails; the failure forgets the kept
-        pool, so the next create lists it again)."""
+        when one of them left it or nothing kept fits. What else may have changed since
+        the listing is the array's to refuse: another create attaching a target first
+        (32816, the next is taken), a target gone offline or resized (the create fails;
+        the failure forgets the kept pool, so the next create lists it again)."""
         free = self.ctx.host(self.ctx.settings.free_host, 3005)
-        kept = [s.target_id for s in self.record.shadows if s.reused_fcmap and s.target_id is not None]
-        listed = self.ctx.free_pool is None
+        reused = [s.target_id for s in self.record.shadows if s.reused_fcmap and s.target_id is not None]
+        pool, listed = self.ctx.free_pool, False
         while True:
-            if listed:
-                self.ctx.free_pool = {v.id: v for v in self._list_free_pool(free)}
-            pool = self.ctx.free_pool
+            if pool is None:
+                pool, listed = {v.id: v for v in self._list_free_pool(free)}, True
+                self.ctx.free_pool = pool
             picks = self._choose(list(pool.values()))
             if listed:
                 in_pool = set(pool)
                 break
             if None in picks.values():
-                listed = True
+                pool = None         # nothing kept fits: list the pool again
                 continue
-            in_pool = self._still_free(free, [*(v.id for v in picks.values()), *kept])
+            in_pool = self._still_free(free, [*(v.id for v in picks.values()), *reused])
             if all(v.id in in_pool for v in picks.values()):
                 break
-            listed = True           # the pool changed since it was listed: list it again
+            pool = None             # the pool changed since it was listed: list it again
         for shadow in self.record.shadows:
             if shadow.reused_fcmap and shadow.target_id not in in_pool:
                 # The incremental target is still exposed or reserved by another set, and
@@ -177,7 +177,7 @@ class CreateLifecycle(Lifecycle):
         for i, vol in picks.items():
             if vol is not None:
                 self.record.shadows[i].target_id, self.record.shadows[i].target_uid = vol.id, vol.uid
-                del pool[vol.id]            # it leaves the pool
+                pool.pop(vol.id, None)      # it leaves the pool (another create may have taken it too)
         # a kept target (incremental) is known by id only, and the kept pool lacks it
         # once a create took it
         unknown = [s.target_id for s in self.record.shadows
