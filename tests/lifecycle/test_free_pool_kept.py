@@ -3,11 +3,13 @@ grow with the pool); what changed on the array since then is found before a targ
 used, never after."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from orchestrator.errors import VssError
 
-from .conftest import SRC1
+from .conftest import SRC1, SRC2
 
 
 def _free(view) -> set[str]:
@@ -44,3 +46,28 @@ def test_a_pool_with_nothing_left_that_fits_is_listed_again(view, orch, make_orc
     assert second.shadows[0].target_uid == view.uid(rest[0])
     orch.delete(set_id=second.set_id)
     orch.delete(set_id=first.set_id)
+
+
+def test_concurrent_creates_share_the_kept_pool(view, orch):
+    """A service runs creates side by side on one kept pool: two of them may pick the
+    same target; the array's refusal of the second attach (32816) makes it take another."""
+    orch.delete(set_id=orch.create([SRC1]).set_id)          # the pool is listed and kept
+    for _ in range(2):
+        results, errors = {}, []
+
+        def create(uid):
+            try:
+                results[uid] = orch.create([uid])
+            except Exception as exc:   # noqa: BLE001 - reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=create, args=(uid,)) for uid in (SRC1, SRC2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        names = {v["uid"]: n for n, v in view.volumes().items()}
+        targets = {names[r.shadows[0].target_uid] for r in results.values()}
+        assert len(targets) == 2 and targets <= view.host_volumes()["vss_res_host"]
+        for record in results.values():
+            orch.delete(set_id=record.set_id)
