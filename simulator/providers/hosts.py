@@ -31,7 +31,8 @@ def _hosts_where(a: Array, prop: str, values: list):
                 keys.append(normalise_port(str(v))[0])
             except ArrayError:        # not a port: matches no host
                 pass
-        sql = "SELECT DISTINCT h.* FROM hosts h JOIN host_ports p ON p.host_id=h.id WHERE p.port IN ({}) ORDER BY h.id"
+        sql = ("SELECT DISTINCT h.* FROM hosts h JOIN host_ports p ON p.host_id=h.id "
+               "WHERE p.port IN ({}) ORDER BY h.id")
     else:
         return None
     rows = []
