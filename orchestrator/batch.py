@@ -42,7 +42,7 @@ import structlog
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from orchestrator.cli.listing import BadInput, all_volumes, resolve
+from orchestrator.cli.listing import BadInput, candidates, resolve
 from orchestrator.config import Config
 from orchestrator.errors import VssError, as_vss_error
 from orchestrator.records import SetOptions
@@ -381,7 +381,7 @@ class Runner:
     # ---- the second check: names against the array (reads only)
     def check_names(self) -> None:
         array = self.orch.array
-        volumes = all_volumes(array)
+        volumes = candidates(array, [i for job in self.batch.jobs for i in getattr(job.spec, "volumes", [])])
         for job in self.batch.jobs:
             for ident in getattr(job.spec, "volumes", []):
                 v = resolve(volumes, ident)

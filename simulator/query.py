@@ -21,7 +21,10 @@ on a volume class, alone, OR-ed together or with IN (up to 1,000 values), and AN
 with anything else, are answered from the array's indexes: asking for 64 volumes by
 UID on a 10,000-volume array builds those 64 instances only. The same holds for
 localcopy mappings by `SystemElementID`, `SyncedElementID`, `ElementName` or `Name`,
-and for consistency groups by `ElementName`. Any other condition
+for consistency groups by `ElementName`, for hosts' StorageHardwareIDs by
+`ElementName`, `PortWWN` or `iSCSIName`, for host views
+(ProtocolController) by `ElementName` or `Name`, and for host mappings
+(SystemVolumeController) by `UniqueID` (the volume's UID). Any other condition
 enumerates the class and filters. Errors: CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED (14),
 CIM_ERR_INVALID_QUERY (15).
 """

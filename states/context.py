@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol, Sequence
 
-from adapters.cim.model import Host
+from adapters.cim.model import Host, Volume
 from adapters.host.base import Initiators
 from orchestrator.errors import VssError
 from states.ports import ArrayPort
@@ -45,18 +45,24 @@ class Context:
     # claims(target_id, shadow_id): which other lifecycle's file holds that target, if
     # any (states/identity.py); the orchestrator answers from its files
     claims: Optional[Callable[[str, str], Optional[str]]] = None
-    # Array hosts by name, read in one request and kept: the free and reserved hosts
-    # are set up once by the administrator. fresh() forgets them (after a failure, or
-    # when a host may have changed), so a stale id costs one failed operation at most.
+    # Array hosts by name, looked up in one request (the free and reserved hosts with
+    # the one asked for) and kept: they are set up once by the administrator. fresh()
+    # forgets them (after a failure, or when a host may have changed), so a stale id
+    # costs one failed operation at most.
     _hosts: dict[str, Host] = field(default_factory=dict)
+    # The free pool's volumes by id as last listed, kept the same way: a create then
+    # reads only the volumes it picks (states/create.py); fresh() forgets it.
+    free_pool: dict[str, Volume] | None = None
 
     def fresh(self) -> "Context":
         self._hosts.clear()
+        self.free_pool = None
         return self
 
     def host(self, name: str, code: int) -> Host:
         if name not in self._hosts:
-            self._hosts.update({h.name: h for h in self.array.hosts()})
+            names = {name, self.settings.free_host, self.settings.reserved_host} - self._hosts.keys()
+            self._hosts.update({h.name: h for h in self.array.hosts_named(sorted(names))})
         if name not in self._hosts:
             raise VssError(code, f"the array has no host named {name!r}")
         return self._hosts[name]

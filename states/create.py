@@ -168,35 +168,80 @@ class CreateLifecycle(Lifecycle):
         self.objects = [s.target_id for s in self.record.shadows]
 
     def _pick_free_targets(self) -> None:
+        """Targets from the free pool. The process keeps the pool as it last listed it
+        (ctx.free_pool) and afterwards only checks that the volumes it picks are still
+        in the pool (one request whatever the pool's size); the pool is listed again
+        when one of them left it or nothing kept fits. What else may have changed since
+        the listing is the array's to refuse: another create attaching a target first
+        (32816, the next is taken), a target gone offline or resized (the create fails;
+        the failure forgets the kept pool, so the next create lists it again)."""
         free = self.ctx.host(self.ctx.settings.free_host, 3005)
+        reused = [s.target_id for s in self.record.shadows if s.reused_fcmap and s.target_id is not None]
+        pool, listed = self.ctx.free_pool, False
+        while True:
+            if pool is None:
+                pool, listed = {v.id: v for v in self._list_free_pool(free)}, True
+                self.ctx.free_pool = pool
+            picks = self._choose(list(pool.values()))
+            if listed:
+                in_pool = set(pool)
+                break
+            if None in picks.values():
+                pool = None         # nothing kept fits: list the pool again
+                continue
+            in_pool = self._still_free(free, [*(v.id for v in picks.values()), *reused])
+            if all(v.id in in_pool for v in picks.values()):
+                break
+            pool = None             # the pool changed since it was listed: list it again
+        for shadow in self.record.shadows:
+            if shadow.reused_fcmap and shadow.target_id not in in_pool:
+                # The incremental target is still exposed or reserved by another set, and
+                # the array refuses a second incremental mapping of one source (manual 5.1).
+                raise VssError(402, f"{shadow.source_name} already has an incremental mapping "
+                                    f"({shadow.fcmap_name}) whose target another shadow copy "
+                                    "still uses; a source has one incremental mapping at a "
+                                    "time: delete that shadow copy first, or create this one "
+                                    "with incremental: false")
+        for i, vol in picks.items():
+            if vol is not None:
+                self.record.shadows[i].target_id, self.record.shadows[i].target_uid = vol.id, vol.uid
+                pool.pop(vol.id, None)      # it leaves the pool (another create may have taken it too)
+        # a kept target (incremental) is known by id only, and the kept pool lacks it
+        # once a create took it
+        unknown = [s.target_id for s in self.record.shadows
+                   if s.target_uid is None and s.target_id is not None and s.target_id not in pool]
+        known = {**pool, **self.array.volumes_by_id(unknown)}
+        for shadow in self.record.shadows:
+            if shadow.target_uid is None and shadow.target_id in known:
+                shadow.target_uid = known[shadow.target_id].uid
+
+    def _list_free_pool(self, free) -> list[Volume]:
         try:
-            pool = self.array.host_volumes(free.id)
+            return self.array.host_volumes(free.id)
         except VssError:
             raise
         except Exception as exc:     # noqa: BLE001 - the manual's 102 says "while listing VSS_FREE"
             code = getattr(exc, "code", 102)
             raise VssError(code if code != 911 else 102, f"listing the free pool failed: {exc}") from None
+
+    def _choose(self, pool: list[Volume]) -> dict[int, Volume | None]:
+        """A fitting volume for each shadow (by index) without a target, each volume once."""
         taken = {s.target_id for s in self.record.shadows if s.target_id} | self.excluded
         sources = {s.source_id for s in self.record.shadows}
-        for shadow in self.record.shadows:
-            if shadow.target_id is not None:
-                if shadow.reused_fcmap and shadow.target_id not in {v.id for v in pool}:
-                    # The incremental target is still exposed or reserved by another set, and
-                    # the array refuses a second incremental mapping of one source (manual 5.1).
-                    raise VssError(402, f"{shadow.source_name} already has an incremental mapping "
-                                        f"({shadow.fcmap_name}) whose target another shadow copy "
-                                        "still uses; a source has one incremental mapping at a "
-                                        "time: delete that shadow copy first, or create this one "
-                                        "with incremental: false")
-                continue
-            pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
-                         and v.id not in sources), None)
-            if pick is not None:
-                shadow.target_id, shadow.target_uid = pick.id, pick.uid
-                taken.add(pick.id)
-        for shadow in self.record.shadows:
-            if shadow.target_uid is None and shadow.target_id is not None:
-                shadow.target_uid = next((v.uid for v in pool if v.id == shadow.target_id), None)
+        picks = {}
+        for i, shadow in enumerate(self.record.shadows):
+            if shadow.target_id is None:
+                pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
+                             and v.id not in sources), None)
+                picks[i] = pick
+                if pick is not None:
+                    taken.add(pick.id)
+        return picks
+
+    def _still_free(self, free, volume_ids: list[str]) -> set[str]:
+        """Which of these volumes are still in the free pool."""
+        hosts = self.array.volume_host_ids(volume_ids)
+        return {vid for vid in volume_ids if free.id in hosts.get(vid, [])}
 
     def _fits(self, vol: Volume, shadow: Shadow) -> bool:
         return (vol.size == shadow.size and vol.online

@@ -20,6 +20,11 @@ class ArrayPort(Protocol):
     def volumes_by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
         """Volumes with those UIDs (missing ones absent); one request whatever the count."""
     def volume(self, volume_id: str) -> Volume | None: ...
+    def volumes_by_id(self, volume_ids: Sequence[str]) -> dict[str, Volume]:
+        """Volumes with those ids (missing ones absent); one request whatever the count."""
+    def volumes_matching(self, values: Sequence[str]) -> list[Volume]:
+        """Volumes whose name, UID or id is one of values, in the array's order; one
+        request whatever the array's size (an agent without queries: every volume read)."""
     def volumes_named(self, prefix: str) -> list[Volume]:
         """Volumes whose name starts with prefix: reads every volume (listings only)."""
     def volumes_by_name(self, names: Sequence[str]) -> list[Volume]:
@@ -30,13 +35,21 @@ class ArrayPort(Protocol):
 
     # --- hosts and masking
     def hosts(self) -> list[Host]:
-        """Every host with its ports; one request."""
+        """Every host with its ports; one request (listings only)."""
+    def hosts_named(self, names: Sequence[str]) -> list[Host]:
+        """The hosts with those names; one request whatever the array's size."""
     def host_named(self, name: str) -> Host | None: ...
     def host_with_initiator(self, initiator: str) -> Host | None:
         """The host owning that WWPN or IQN, or None."""
     def host_volumes(self, host_id: str) -> list[Volume]:
         """Volumes mapped to the host (the free pool is the free host's volumes)."""
     def volume_hosts(self, volume_id: str) -> list[Host]: ...
+    def volume_host_ids(self, volume_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the hosts each volume is mapped to; one request whatever the
+        array's size."""
+    def mapped_hosts(self) -> dict[str, list[Host]]:
+        """Every mapped volume's id with its hosts (id and name), for listings: a fixed
+        number of requests (every host view and mapping read at once)."""
     def map_volumes(self, host_id: str, volume_ids: Sequence[str]) -> None:
         """One ExposePaths call; volumes already mapped to that host are fine."""
     def unmap_volumes(self, host_id: str, volume_ids: Sequence[str]) -> None:

@@ -8,8 +8,10 @@ with the manual's codes (adapters/cim/errors.py).
 `requests` counts every HTTP request sent to the agent (retries included). Paths of
 objects already seen are cached so that later calls need no lookup: a volume's path
 holds its I/O group, which only the array knows, and a hot path such as starting a
-group is then exactly one request. Volumes are looked up by UID or id with an indexed
-ExecQuery, so the array builds only those asked for.
+group is then exactly one request. Volumes (by name, UID or id), hosts (by name or
+port) and host mappings (by volume) are looked up with indexed ExecQuery, so the array
+builds only those asked for; a host view's path is built from its documented key
+format. Nothing but a listing reads every volume or host.
 
 Replies are checked as they are read: a missing or mistyped property becomes a
 one-line 911, never a KeyError from deep inside.
@@ -43,6 +45,7 @@ FCSET = "IBMTSSVC_FlashCopyStorageSynchronizedSet"
 SCS = "IBMTSSVC_StorageConfigurationService"
 CCS = "IBMTSSVC_ControllerConfigurationService"
 MAPS_TO_VOLUMES = "CIM_ProtocolControllerForUnit"
+MAPPING = "IBMTSSVC_SystemVolumeController"     # the one ProtocolControllerForUnit class
 AGENT_PRODUCT = "IBMTSSVC"    # the agent's schema: a real cluster reports no product name
 
 # ModifySynchronization / ModifySynchronizedSet operations
@@ -151,6 +154,11 @@ def _key(path, name: str) -> str:
         if k.lower() == name.lower() and isinstance(v, (str, int)) and not isinstance(v, bool):
             return str(v)
     raise ArrayCallError(E.AGENT_BROKEN, f"a {path.classname} path lacks the key {name}")
+
+
+def _controller_host(path) -> str:
+    """The host id in a ProtocolController's DeviceID "<cluster id>:<host id>"."""
+    return _key(path, "DeviceID").rsplit(":", 1)[-1]
 
 
 def _instances(reply, what: str) -> list:
@@ -335,6 +343,17 @@ class CimArray:
         wanted = set(names)
         return [v for v in self._volumes_where("ElementName", wanted) if v.name in wanted]
 
+    def volumes_by_id(self, volume_ids: Sequence[str]) -> dict[str, Volume]:
+        wanted = set(volume_ids)
+        return {v.id: v for v in self._volumes_where("DeviceID", wanted) if v.id in wanted}
+
+    def volumes_matching(self, values: Sequence[str]) -> list[Volume]:
+        wanted = set(values)
+        found = self._where(VOLUME, ["ElementName", "Name", "DeviceID"], wanted, _VOL_PROPS)
+        volumes = self._all_volumes() if found is None else [self._volume(i) for i in found]
+        matching = [v for v in volumes if wanted & {v.name, v.uid, v.id}]
+        return sorted(matching, key=lambda v: (len(v.id), v.id))     # ids are numbers: array order
+
     def _learn_volumes(self, volume_ids: Sequence[str]) -> None:
         """Paths and UIDs of volumes not seen yet: one query for all of them."""
         unknown = [v for v in volume_ids if v not in self._vol_paths or v not in self._vol_uids]
@@ -405,34 +424,81 @@ class CimArray:
     def hosts(self) -> list[Host]:
         return [self._host(i) for i in self._enum(HARDWARE_ID, _HOST_PROPS)]
 
+    def hosts_named(self, names: Sequence[str]) -> list[Host]:
+        wanted = set(names)
+        found = self._where(HARDWARE_ID, ["ElementName"], wanted, _HOST_PROPS)
+        hosts = self.hosts() if found is None else [self._host(i) for i in found]
+        return [h for h in hosts if h.name in wanted]
+
     def host_named(self, name: str) -> Host | None:
-        return next((h for h in self.hosts() if h.name == name), None)
+        return next(iter(self.hosts_named([name])), None)
 
     def host_with_initiator(self, initiator: str) -> Host | None:
         port = initiator.strip()
         wwpn = port.replace(":", "").upper()
-        return next((h for h in self.hosts() if wwpn in h.wwpns or port.lower() in h.iqns), None)
+
+        def owner(hosts):
+            return next((h for h in hosts if wwpn in h.wwpns or port.lower() in h.iqns), None)
+        # PortWWN and iSCSIName are arrays: the query matches when one element does. An
+        # agent that compares arrays otherwise finds nothing, so "none" is confirmed by
+        # reading every host (the failure path only).
+        found = self._where(HARDWARE_ID, ["PortWWN", "iSCSIName"], {port, wwpn, port.lower()}, _HOST_PROPS)
+        return owner(map(self._host, found or [])) or owner(self.hosts())
 
     def _controller(self, host_id: str) -> CIMInstanceName:
+        """Built, not looked up: a real cluster's ProtocolController keys are DeviceID
+        "<cluster id>:<host id>" on the cluster "<cluster id>:<cluster id>"
+        (tests/conformance/dump_shapes.json). A host that is gone makes the call that
+        names it fail."""
         if host_id not in self._controllers:
-            names = self._read("EnumerateInstanceNames", CONTROLLER)
-            if not isinstance(names, list):
-                raise ArrayCallError(E.AGENT_BROKEN, f"EnumerateInstanceNames {CONTROLLER}: not a list")
-            for path in names:
-                self._controllers[_key(path, "DeviceID").rsplit(":", 1)[-1]] = path
-        if host_id not in self._controllers:
-            raise ArrayCallError(E.BAD_CONTROLLER, f"the array has no host {host_id}")
+            cid = self.identity().cluster_id
+            self._controllers[host_id] = CIMInstanceName(CONTROLLER, namespace=self._wire.conn.default_namespace,
+                                                         keybindings={"CreationClassName": CONTROLLER,
+                                                                      "DeviceID": f"{cid}:{host_id}",
+                                                                      "SystemCreationClassName": CLUSTER,
+                                                                      "SystemName": f"{cid}:{cid}"})
         return self._controllers[host_id]
 
+    def volume_host_ids(self, volume_ids: Sequence[str]) -> dict[str, list[str]]:
+        self._volumes_where("DeviceID", [v for v in volume_ids if v not in self._vol_uids])
+        by_uid = {self._vol_uids[v]: v for v in volume_ids if v in self._vol_uids}   # a volume gone is on no host
+        found = self._where(MAPPING, ["UniqueID"], list(by_uid), ["UniqueID"])
+        if found is None:
+            return {v: [h.id for h in self.volume_hosts(v)] if v in self._vol_uids else [] for v in volume_ids}
+        out: dict[str, list[str]] = {v: [] for v in volume_ids}
+        for inst in found:
+            vol_id = by_uid.get(_text(inst, "UniqueID").upper())
+            if vol_id is not None:
+                out[vol_id].append(_controller_host(_path(inst.path, MAPPING).keybindings.get("Antecedent")))
+        return out
+
+    def mapped_hosts(self) -> dict[str, list[Host]]:
+        names = {_controller_host(i.path): _text(i, "ElementName")
+                 for i in self._enum(CONTROLLER, ["ElementName"])}
+        paths = self._read("EnumerateInstanceNames", MAPPING)
+        if not isinstance(paths, list):
+            raise ArrayCallError(E.AGENT_BROKEN, f"EnumerateInstanceNames {MAPPING}: not a list")
+        out: dict[str, list[Host]] = {}
+        for path in paths:
+            host_id = _controller_host(_path(path, MAPPING).keybindings.get("Antecedent"))
+            vol_id = _key(path.keybindings.get("Dependent"), "DeviceID")
+            out.setdefault(vol_id, []).append(Host(id=host_id, name=names.get(host_id, "")))
+        return out
+
     def host_volumes(self, host_id: str) -> list[Volume]:
-        insts = self._read("Associators", self._controller(host_id), AssocClass=MAPS_TO_VOLUMES,
-                           ResultClass="CIM_StorageVolume", PropertyList=_VOL_PROPS)
+        try:
+            insts = self._read("Associators", self._controller(host_id), AssocClass=MAPS_TO_VOLUMES,
+                               ResultClass="CIM_StorageVolume", PropertyList=_VOL_PROPS)
+        except ArrayCallError as exc:
+            if "CIM_ERR_NOT_FOUND" not in exc.detail:
+                raise
+            raise ArrayCallError(E.BAD_CONTROLLER, f"the array has no host {host_id}") from None
         return [self._volume(i) for i in _instances(insts, f"volumes of host {host_id}")]
 
     def volume_hosts(self, volume_id: str) -> list[Host]:
         insts = self._read("Associators", self._vol_path(volume_id), AssocClass=MAPS_TO_VOLUMES,
                            ResultClass="CIM_ProtocolController", PropertyList=["ElementName"])
-        return [Host(id=_key(i.path, "DeviceID").rsplit(":", 1)[-1], name=_text(i, "ElementName"))
+        return [Host(id=_controller_host(i.path), name=_text(i, "ElementName"))
                 for i in _instances(insts, f"hosts of volume {volume_id}")]
 
     def _paths_call(self, method: str, host_id: str, volume_ids: Sequence[str], done_rc: int, **extra) -> None:

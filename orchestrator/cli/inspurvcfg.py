@@ -195,7 +195,7 @@ def _pool_check(array, config: Config, idents: Sequence[str], adding: bool):
     changed when one fails)."""
     free = _free_host(array, config)
     volumes = resolve_all(array, idents)
-    in_lc = {vid for m in array.fcmaps_named("") for vid in (m.source_id, m.target_id)}
+    in_lc = {vid for m in array.fcmaps_of_volumes([v.id for v in volumes]) for vid in (m.source_id, m.target_id)}
     todo = []
     for v in volumes:
         hosts = array.volume_hosts(v.id)

@@ -36,10 +36,18 @@ def resolve(volumes: Sequence[Volume], ident: str) -> Volume | None:
     return None
 
 
+def candidates(array: ArrayPort, idents: Sequence[str]) -> list[Volume]:
+    """The volumes that identifiers may name, in the array's order: one indexed
+    request, whatever the array's size (an identifier is looked up as a name, a UID
+    in the array's spelling, or an id)."""
+    values = set(idents) | {u for u in map(normalize_naa, idents) if u}
+    return array.volumes_matching(sorted(values))
+
+
 def resolve_all(array: ArrayPort, idents: Sequence[str]) -> list[Volume]:
     """Volumes named on a command line, in order, each once; BadInput (201) naming the
     first that the array does not have."""
-    volumes = all_volumes(array)
+    volumes = candidates(array, idents)
     found: dict[str, Volume] = {}
     for ident in idents:
         v = resolve(volumes, ident)
@@ -89,15 +97,16 @@ def mark_unusable(rows: Sequence[VolumeRow], config: Config) -> None:
 
 
 def volume_rows(array: ArrayPort) -> list[VolumeRow]:
-    """Every volume with its hosts and localcopy roles: 2 + one request per volume (the
-    port has no call that lists all mappings at once)."""
+    """Every volume with its hosts and localcopy roles: four requests whatever the
+    array holds (volumes, localcopy mappings, host views, host mappings)."""
     volumes = all_volumes(array)
+    hosts = array.mapped_hosts()
     roles: dict[str, list[str]] = {v.id: [] for v in volumes}
     for m in array.fcmaps_named(""):
         kind = " (incremental)" if m.incremental else ""      # kept by incrementalLC
         roles.setdefault(m.source_id, []).append(f"source of {m.name}{kind}")
         roles.setdefault(m.target_id, []).append(f"target of {m.name}{kind}")
-    return [VolumeRow(v, [h.name for h in array.volume_hosts(v.id)], roles[v.id]) for v in volumes]
+    return [VolumeRow(v, [h.name for h in hosts.get(v.id, [])], roles[v.id]) for v in volumes]
 
 
 def select(rows: Sequence[VolumeRow], kind: str, config: Config) -> list[VolumeRow]:

@@ -6,7 +6,7 @@ from pywbem import CIMInstanceName
 
 from .. import naming as N
 from .. import returncodes as rc
-from ..array import Array
+from ..array import Array, normalise_port
 from ..returncodes import ArrayError
 from .base import AssociationProvider, Provider, make_instance
 from .params import opt_bool, req_ref
@@ -16,6 +16,30 @@ ID_PORT_WWN, ID_ISCSI_NAME = 2, 5
 
 def _host_rows(a: Array):
     return a.db.execute("SELECT * FROM hosts ORDER BY id").fetchall()
+
+
+def _hosts_where(a: Array, prop: str, values: list):
+    """Host rows whose name (any case, as queries compare) or one of whose ports is one
+    of values; None when prop is not one of those (the caller scans)."""
+    if prop in ("elementname", "name"):
+        keys = sorted({str(v).lower() for v in values})
+        sql = "SELECT * FROM hosts WHERE lower(name) IN ({}) ORDER BY id"
+    elif prop in ("portwwn", "iscsiname"):
+        keys = []
+        for v in values:
+            try:
+                keys.append(normalise_port(str(v))[0])
+            except ArrayError:        # not a port: matches no host
+                pass
+        sql = ("SELECT DISTINCT h.* FROM hosts h JOIN host_ports p ON p.host_id=h.id "
+               "WHERE p.port IN ({}) ORDER BY h.id")
+    else:
+        return None
+    rows = []
+    for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+        chunk = keys[i:i + 500]
+        rows += a.db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
 
 
 def hardware_id_path(a: Array, host_id: int):
@@ -39,6 +63,11 @@ class HardwareIDProvider(Provider):
         for row in _host_rows(a):
             yield self.inst(a, row)
 
+    def lookup(self, a: Array, prop, values):
+        # ElementName is the host's name; PortWWN / iSCSIName hold its ports
+        rows = _hosts_where(a, prop, values) if prop in ("elementname", "portwwn", "iscsiname") else None
+        return None if rows is None else [self.inst(a, row) for row in rows]
+
     def get(self, a: Array, path):
         row = a.row("hosts", "id", a.naming.host_id_of_hardware_id(path))
         # the key names the host's first port: a path from before its ports changed is stale
@@ -61,6 +90,11 @@ class ControllerProvider(Provider):
     def enumerate(self, a: Array):
         for row in _host_rows(a):
             yield self.inst(a, row)
+
+    def lookup(self, a: Array, prop, values):
+        # ElementName and Name are both the host's name
+        rows = _hosts_where(a, prop, values) if prop in ("elementname", "name") else None
+        return None if rows is None else [self.inst(a, row) for row in rows]
 
     def get(self, a: Array, path):
         row = a.row("hosts", "id", a.naming.host_id_of_controller(path))

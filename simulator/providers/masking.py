@@ -32,6 +32,18 @@ class MappingProvider(AssociationProvider):
         for row in a.db.execute(self._SELECT + "ORDER BY m.host_id, m.scsi_id").fetchall():
             yield self._inst(a, row)
 
+    def lookup(self, a: Array, prop, values):
+        # UniqueID is the mapped volume's UID
+        if prop != "uniqueid":
+            return None
+        keys = sorted({str(v).strip().upper() for v in values})
+        rows = []
+        for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = keys[i:i + 500]
+            rows += a.db.execute(self._SELECT + f"WHERE v.uid IN ({','.join('?' * len(chunk))}) "
+                                 "ORDER BY m.host_id, m.scsi_id", chunk).fetchall()
+        return [self._inst(a, row) for row in rows]
+
     def references(self, a: Array, path, role):
         for r in self.roles_for(a, path, role):
             if r == "Antecedent":

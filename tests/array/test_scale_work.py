@@ -104,6 +104,23 @@ def test_volumes_by_uid_in_one_query(sim, conn):
     assert _built(sim) == {VOLUME: 63}
 
 
+def test_hosts_and_mappings_by_name_port_or_volume_in_one_query(sim, conn):
+    hw, pc, mapping = "IBMTSSVC_StorageHardwareID", "IBMTSSVC_ProtocolController", "IBMTSSVC_SystemVolumeController"
+    sim.admin("DELETE", "stats")
+    found = conn.ExecQuery("WQL", f"SELECT ElementName FROM {hw} WHERE ElementName = 'HOST001' "
+                                  "OR PortWWN IN ('21000024ff000000', 'not a port')")
+    assert sorted(h["ElementName"] for h in found) == ["host000", "host001"]
+    assert _built(sim) == {hw: 2}
+    sim.admin("DELETE", "stats")
+    found = conn.ExecQuery("WQL", f"SELECT Name FROM {pc} WHERE ElementName = 'host001'")
+    assert [p["Name"] for p in found] == ["host001"] and _built(sim) == {pc: 1}
+    uid = conn.ExecQuery("WQL", f"SELECT Name FROM {VOLUME} WHERE ElementName = 'vol00102'")[0]["Name"]
+    sim.admin("DELETE", "stats")
+    found = conn.ExecQuery("WQL", f"SELECT UniqueID FROM {mapping} WHERE UniqueID = '{uid.lower()}'")
+    assert [m.path.keybindings["Antecedent"].keybindings["DeviceID"].split(":")[-1] for m in found] == ["1"]
+    assert _built(sim) == {mapping: 1}
+
+
 def test_unindexed_query_scans_and_filters(conn):
     found = conn.ExecQuery("WQL", f"SELECT ElementName FROM {VOLUME} WHERE NOT (ElementName <> 'vol00003') "
                                   f"AND OperationalStatus = 2 AND Name IS NOT NULL")

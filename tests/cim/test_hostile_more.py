@@ -61,11 +61,20 @@ def test_cluster_path_without_its_key(agent, cim):
 
 
 def test_controller_path_without_its_key(agent, cim):
-    agent.replies["EnumerateInstanceNames"] = (
-        f'<IRETURNVALUE>{instance_name("IBMTSSVC_ProtocolController", {"SystemName": "C"})}</IRETURNVALUE>')
+    agent.replies["EnumerateInstances"] = enum(named_instance(
+        "IBMTSSVC_ProtocolController", {"SystemName": "C"}, prop("ElementName", "h")))
     with pytest.raises(ArrayCallError) as err:
-        cim.host_volumes("1")
+        cim.mapped_hosts()
     one_line_911(err, "DeviceID")
+
+
+def test_mapping_path_without_its_volume(agent, cim):
+    agent.replies["EnumerateInstances"] = enum()
+    mapping = instance_name("IBMTSSVC_SystemVolumeController", {"DeviceNumber": "1"})
+    agent.replies["EnumerateInstanceNames"] = f"<IRETURNVALUE>{mapping}</IRETURNVALUE>"
+    with pytest.raises(ArrayCallError) as err:
+        cim.mapped_hosts()
+    one_line_911(err, "instance path")
 
 
 def test_refused_attach_with_unreadable_return_values(agent, cim):
@@ -100,9 +109,12 @@ def test_new_volume_that_is_not_a_path(agent, cim):
     one_line_911(err, "instance path")
 
 
+CLUSTER = named_instance("IBMTSSVC_Cluster", {"CreationClassName": "IBMTSSVC_Cluster", "Name": "C:C"},
+                         prop("ElementName", "c"), prop("ID", "C"))
+
+
 def test_associators_without_paths(agent, cim):
-    agent.replies["EnumerateInstanceNames"] = (
-        f'<IRETURNVALUE>{instance_name("IBMTSSVC_ProtocolController", {"DeviceID": "C:1"})}</IRETURNVALUE>')
+    agent.replies["EnumerateInstances"] = enum(CLUSTER)     # the host view's path is built from its id
     agent.replies["Associators"] = (f'<IRETURNVALUE><INSTANCE CLASSNAME="IBMTSSVC_StorageVolume">'
                                     f'{"".join(GOOD_VOLUME)}</INSTANCE></IRETURNVALUE>')
     with pytest.raises(ArrayCallError) as err:
@@ -139,6 +151,19 @@ def test_an_agent_without_queries_is_enumerated(agent, cim, status):
     assert cim.requests == 2
     assert list(cim.volumes_by_uid([f"{7:032x}"])) == [f"{7:032X}"]
     assert cim.requests == 3                                       # not asked again
+
+
+def test_an_agent_without_queries_finds_volumes_and_hosts_by_enumerating(agent, cim):
+    agent.replies["ExecQuery"] = '<ERROR CODE="14" DESCRIPTION="no queries here"/>'
+    agent.replies["EnumerateInstances"] = enum(volume_numbered(7), volume_numbered(8))
+    assert [v.id for v in cim.volumes_matching(["v8", f"{7:032X}", "nothing"])] == ["7", "8"]
+    assert list(cim.volumes_by_id(["8", "9"])) == ["8"]
+    agent.replies["EnumerateInstances"] = enum(*(named_instance(
+        "IBMTSSVC_StorageHardwareID", {"InstanceID": f"h{n}"}, prop("ElementName", f"h{n}"), prop("HostID", str(n)),
+        prop("PortWWN", [f"500000000000000{n}"]), prop("iSCSIName", [])) for n in (1, 2)))
+    assert [h.id for h in cim.hosts_named(["h2", "h3"])] == ["2"]
+    assert cim.host_with_initiator("50:00:00:00:00:00:00:01").name == "h1"
+    assert cim.host_with_initiator("5000000000000009") is None
 
 
 def test_a_failing_query_is_not_taken_for_a_missing_one(agent, cim):
