@@ -204,6 +204,10 @@ class Orchestrator:
         self._live[set_id] = lc
         return record
 
+    def creating(self, set_id: str) -> bool:
+        """This process runs the set's create lifecycle now (it holds its lock)."""
+        return set_id in self._live
+
     def _lc_for(self, set_id: str) -> CreateLifecycle:
         lc = self._live.get(set_id)
         if lc is None:

@@ -405,6 +405,8 @@ class VssProvider:
             return {"phase": s.phase.value}
 
     def _exists(self, set_id: str) -> bool:
+        if self.orch.creating(set_id):
+            return True         # no file read (CommitSnapshots runs in the hold window)
         try:
             self.orch.get_set(set_id)
         except VssError as exc:
