@@ -80,7 +80,9 @@ def measure_sets(total: int, sizes: list[int], pool: str | None = None) -> list[
             # hosts): measured on its own row, then the sizes on a warm process
             for first, n in [(True, 1)] + [(False, n) for n in sizes]:
                 set_id = f"bench-{n}-{'first' if first else 'warm'}"
-                prep_ms, prep_rq = phase(orch, lambda: orch.prepare(set_id, sources[:n], SetOptions()))
+                # the "about to commit" write belongs before the hold, as PreCommitSnapshots does it
+                prep_ms, prep_rq = phase(orch, lambda: (orch.prepare(set_id, sources[:n], SetOptions()),
+                                                        orch.pre_commit(set_id)))
                 hold_ms, hold_rq = phase(orch, lambda: orch.commit(set_id))
                 post_ms, post_rq = phase(orch, lambda: orch.post_commit(set_id))
                 del_ms, del_rq = phase(orch, lambda: orch.delete(set_id=set_id))
