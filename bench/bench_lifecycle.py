@@ -1,6 +1,7 @@
 """Shadow-copy lifecycles on the embedded array: time and array requests of each phase
 of create (prepare / commit / post-commit) and of delete, for sets of 1, 8 and 64
-volumes on arrays of 100 and 10,000 volumes; and the time cleanup needs for many
+volumes on arrays of 100 and 10,000 volumes, targets from the free pool, and on the
+small array with targets created in storagePool; and the time cleanup needs for many
 unfinished lifecycles.
 
 The commit phase is the flush-and-hold window's array part: one request whatever the
@@ -65,30 +66,36 @@ def phase(orch: Orchestrator, fn) -> tuple[float, int]:
     return (time.perf_counter() - t0) * 1000, orch.array.requests - sent
 
 
-def measure_sets(total: int, sizes: list[int]) -> list[dict]:
+def measure_sets(total: int, sizes: list[int], pool: str | None = None) -> list[dict]:
+    """With `pool` (storagePool) the targets are created and deleted: the free pool is
+    one volume that is never used."""
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        sim = start_array(tmp, total, max(sizes), max(sizes))
+        sim = start_array(tmp, total, max(sizes), 1 if pool else max(sizes))
         try:
-            orch = orchestrator(tmp, sim, backgroundCopy=0)
+            orch = orchestrator(tmp, sim, backgroundCopy=0, **({"storagePool": pool} if pool else {}))
             sources = uids(sim, "src", max(sizes))
             # the first set of a process also pays its one-time lookups (cluster, services,
             # hosts): measured on its own row, then the sizes on a warm process
             for first, n in [(True, 1)] + [(False, n) for n in sizes]:
                 set_id = f"bench-{n}-{'first' if first else 'warm'}"
-                prep_ms, prep_rq = phase(orch, lambda: orch.prepare(set_id, sources[:n], SetOptions()))
+                # the "about to commit" write belongs before the hold, as PreCommitSnapshots does it
+                prep_ms, prep_rq = phase(orch, lambda: (orch.prepare(set_id, sources[:n], SetOptions()),
+                                                        orch.pre_commit(set_id)))
                 hold_ms, hold_rq = phase(orch, lambda: orch.commit(set_id))
                 post_ms, post_rq = phase(orch, lambda: orch.post_commit(set_id))
                 del_ms, del_rq = phase(orch, lambda: orch.delete(set_id=set_id))
-                rows.append({"array volumes": total, "set size": n, "process": "new" if first else "warm",
+                rows.append({"array volumes": total, "targets": "created" if pool else "free pool",
+                             "set size": n, "process": "new" if first else "warm",
                              "prepare ms": prep_ms, "prepare rq": prep_rq,
                              "commit ms (hold)": hold_ms, "commit rq": hold_rq,
                              "post-commit ms": post_ms, "post rq": post_rq,
                              "create ms": prep_ms + hold_ms + post_ms,
                              "create rq": prep_rq + hold_rq + post_rq,
                              "delete ms": del_ms, "delete rq": del_rq,
-                             "budget rq (10+2/vol)": 10 + 2 * n})
+                             "budget rq (10+2/vol)": 10 + 2 * n,
+                             "delete budget rq": 10 + (2 if pool else 1) * n})
         finally:
             sim.stop()
     return rows
@@ -126,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     arrays, sizes, cleanup_n = ([100], [1, 8], 20) if args.quick else ([100, 10_000], [1, 8, 64], 1000)
     rows = [r for total in arrays for r in measure_sets(total, sizes)]
+    rows += measure_sets(arrays[0], [1, 16] if args.quick else sizes, pool="Pool0")
     print_table("Shadow-copy sets: time and array requests per phase", rows,
-                ["array volumes", "set size", "process", "prepare ms", "prepare rq", "commit ms (hold)", "commit rq",
-                 "post-commit ms", "post rq", "create ms", "create rq", "delete ms", "delete rq",
-                 "budget rq (10+2/vol)"])
+                ["array volumes", "targets", "set size", "process", "prepare ms", "prepare rq", "commit ms (hold)",
+                 "commit rq", "post-commit ms", "post rq", "create ms", "create rq", "delete ms", "delete rq",
+                 "budget rq (10+2/vol)", "delete budget rq"])
     cleanup = measure_cleanup(cleanup_n)
     print_table("Cleanup of unfinished lifecycles", [cleanup], list(cleanup))
     path = write_json("lifecycle" + ("-quick" if args.quick else ""), {"sets": rows, "cleanup": cleanup})

@@ -204,6 +204,10 @@ class Orchestrator:
         self._live[set_id] = lc
         return record
 
+    def creating(self, set_id: str) -> bool:
+        """This process runs the set's create lifecycle now (it holds its lock)."""
+        return set_id in self._live
+
     def _lc_for(self, set_id: str) -> CreateLifecycle:
         lc = self._live.get(set_id)
         if lc is None:
@@ -215,13 +219,22 @@ class Orchestrator:
             self._live[set_id] = lc
         return lc
 
-    def commit(self, set_id: str) -> None:
-        """The point in time: one array request."""
+    def _prepared(self, set_id: str) -> CreateLifecycle:
         lc = self._lc_for(set_id)
         if lc.state != "prepared":
             raise VssError(4001, f"shadow-copy set {set_id} is {lc.state}, not prepared")
+        return lc
+
+    def pre_commit(self, set_id: str) -> None:
+        """Before the hold window: the set's file says "about to commit"."""
+        self._prepared(set_id).arm("commit")
+
+    def commit(self, set_id: str) -> None:
+        """The point in time: one array request and no file write (pre_commit wrote
+        ahead, post_commit writes the outcome; a crash between them rolls the set back)."""
+        lc = self._prepared(set_id)
         lc.record.commit_time = time.time()
-        self._run_or_undo(lc, until="committed")
+        self._run_or_undo(lc, armed="commit")
 
     def post_commit(self, set_id: str) -> ShadowSet:
         lc = self._lc_for(set_id)
@@ -236,14 +249,19 @@ class Orchestrator:
                freeze: Callable[[], object] | None = None, set_id: str | None = None) -> ShadowSet:
         set_id = set_id or str(uuid.uuid4())
         self.prepare(set_id, source_uids, options)
+        self.pre_commit(set_id)
         with (freeze() if freeze else nullcontext()):
             self.commit(set_id)
         return self.post_commit(set_id)
 
-    def _run_or_undo(self, lc: Lifecycle, until: str | None = None) -> None:
-        """Run; on failure roll back what this lifecycle did, then report the failure."""
+    def _run_or_undo(self, lc: Lifecycle, until: str | None = None, armed: str | None = None) -> None:
+        """Run to `until` (or only the `armed` step); on failure roll back what this
+        lifecycle did, then report the failure."""
         try:
-            lc.run(until)
+            if armed:
+                lc.run_armed(armed)
+            else:
+                lc.run(until)
         except Exception as exc:
             error = _as_vss_error(exc)
             self.ctx.fresh()

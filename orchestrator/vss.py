@@ -6,8 +6,8 @@ per-set state machine that enforces VSS's order of calls:
 
     BeginPrepareSnapshot xN   collect the LUNs (no array change)
     EndPrepareSnapshots       Orchestrator.prepare: every heavy step, before the freeze
-    PreCommitSnapshots        nothing: writers are frozen, keep it short
-    CommitSnapshots           Orchestrator.commit: one array request (flush-and-hold)
+    PreCommitSnapshots        Orchestrator.pre_commit: the set's file says "about to commit"
+    CommitSnapshots           Orchestrator.commit: one array request (flush-and-hold), no write
     PostCommitSnapshots       Orchestrator.post_commit: dissolve the group, reserve targets
     Pre/PostFinalCommit       nothing (auto-recovery is done by VSS on the surfaced LUNs)
     AbortSnapshots            Orchestrator.abort, from any phase
@@ -108,6 +108,10 @@ class VssProvider:
         self.files = RecoveryStore(Path(state_dir) / "vss")
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        # sets whose newest phase is not written yet: CommitSnapshots writes nothing in the
+        # hold window, PostCommitSnapshots (or an abort) writes it. A service restarted in
+        # between finds them precommitted and refuses PostCommit (the engine rolls back).
+        self._held: dict[str, SnapshotSet] = {}
         self.loaded = False
 
     # ------------------------------------------------------------ plumbing
@@ -132,10 +136,13 @@ class VssProvider:
         return "set-" + uuid.uuid5(uuid.NAMESPACE_OID, set_id).hex   # any GUID spelling is a safe file name
 
     def _load(self, set_id: str) -> SnapshotSet | None:
+        if set_id in self._held:
+            return self._held[set_id]
         data = self.files.load(self._key(set_id))
         return SnapshotSet.from_json(data) if data else None
 
     def _save(self, s: SnapshotSet) -> None:
+        self._held.pop(s.set_id, None)
         self.files.save(self._key(s.set_id), s.to_json())
 
     def _state(self, set_id: str, call: str) -> SnapshotSet:
@@ -160,8 +167,9 @@ class VssProvider:
         s.phase = Phase.ABORTED
         self._save(s)
 
-    def _run(self, s: SnapshotSet, call: str, fn: Callable[[], object]):
-        """Run one engine step; a failure leaves the set aborted (the engine rolled back)."""
+    def _run(self, s: SnapshotSet, call: str, fn: Callable[[], object], write: bool = True):
+        """Run one engine step; a failure leaves the set aborted (the engine rolled back).
+        Without `write` the new phase is held in memory (see _held)."""
         try:
             out = fn()
         except Exception as exc:    # noqa: BLE001 - a bug goes on to the service's 500
@@ -175,7 +183,10 @@ class VssProvider:
                         error=fault.detail)
             raise fault from None
         s.phase = ORDER[call][1]
-        self._save(s)
+        if write:
+            self._save(s)
+        else:
+            self._held[s.set_id] = s
         log.info("vss call", call=call, set_id=s.set_id, phase=s.phase.value)
         return out
 
@@ -344,13 +355,14 @@ class VssProvider:
         # Writers are frozen from here: nothing to do, everything was prepared.
         with self._lock(set_id):
             s = self._step(set_id, "PreCommitSnapshots")
-            self._run(s, "PreCommitSnapshots", lambda: None)
+            self._run(s, "PreCommitSnapshots", lambda: self.orch.pre_commit(set_id))
             return {"phase": s.phase.value}
 
     def CommitSnapshots(self, set_id: str) -> dict:
+        # The flush-and-hold window: the one array request and no file write.
         with self._lock(set_id):
             s = self._step(set_id, "CommitSnapshots")
-            self._run(s, "CommitSnapshots", lambda: self.orch.commit(set_id))
+            self._run(s, "CommitSnapshots", lambda: self.orch.commit(set_id), write=False)
             return {"phase": s.phase.value}
 
     def PostCommitSnapshots(self, set_id: str, snapshots_count: int) -> dict:
@@ -393,6 +405,8 @@ class VssProvider:
             return {"phase": s.phase.value}
 
     def _exists(self, set_id: str) -> bool:
+        if self.orch.creating(set_id):
+            return True         # no file read (CommitSnapshots runs in the hold window)
         try:
             self.orch.get_set(set_id)
         except VssError as exc:

@@ -14,7 +14,9 @@ create_group    consistency group vss-<id>: all members start at one instant
 attach          one AttachReplicas for every pair (mappings vss-<id>-<n>); a target
                 another host took meanwhile (32816) is replaced by the next free one
 prepare         PrepareAll: the array flushes its cache (the slow part, before the freeze)
-commit          one request: start the group (the point in time)
+commit          one request: start the group (the point in time); run armed (states/machine.py):
+                the file says "about to commit" before VSS's hold window and nothing is
+                written inside it, the next step's write records the outcome
 dissolve        the group has done its job; members become stand-alone mappings so that
                 each shadow copy can later be deleted on its own
 reserve         targets move from vss_free_host to vss_res_host (used, not free)

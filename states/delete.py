@@ -116,8 +116,10 @@ def release(lc: Lifecycle, shadows: list[Shadow]) -> None:
         ctx.array.unmap_volumes(res.id, pooled + created)
     if created:
         busy = {v for m in ctx.array.fcmaps_of_volumes(created) for v in (m.source_id, m.target_id)}
+        # a live delete knows its targets are there; one run again may have deleted some
+        again = lc.resuming or lc.recovering
         for vol_id in created:
-            if vol_id not in busy and ctx.array.volume(vol_id) is not None:
+            if vol_id not in busy and (not again or ctx.array.volume(vol_id) is not None):
                 ctx.array.delete_volume(vol_id)
 
 

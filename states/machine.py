@@ -11,7 +11,11 @@ diagram command draws it.
 Before a step's side effect the lifecycle's file says "in state X, about to run T";
 after it, "in state Y". A crash in between leaves `pending = T`: the cleanup then runs
 T again or undoes it, so every `do` and `undo` must be safe to repeat: it first looks
-at the array when `resuming` is set.
+at the array when `resuming` is set. A step that must not wait for a file write (the
+commit, inside VSS's flush-and-hold window) is armed first (`arm`: the "about to" write,
+before the window) and run by `run_armed` with no write of its own: the next write (the
+next step's or a rollback's) records its outcome, and a crash until then is a crash
+mid-step.
 
 Fault injection for the crash tests: VSSORCH_CRASH_AT=<kind>:<trigger>:before|after
 makes the process exit at once (os._exit, no cleanup of any kind) at that point.
@@ -90,6 +94,7 @@ class Lifecycle:
         self.recovering = recovering
         self.retired: list[str] = []
         self.objects: list[str] = []      # array objects the current step touched, for the log
+        self._quiet = False               # run_armed: the step writes nothing
         self.machine = self.build_machine(self, state or self.STATES[0])
 
     @classmethod
@@ -113,14 +118,16 @@ class Lifecycle:
         trigger = event.event.name
         self.pending = trigger
         self.objects = []
-        self._persist(self)
+        if not self._quiet:
+            self._persist(self)
         crash_point(self.KIND, trigger, "before")
         getattr(self, trigger.replace("revert_", "undo_", 1) if trigger.startswith("revert_") else f"do_{trigger}")()
 
     def _after(self, event) -> None:
         trigger = event.event.name
         self.pending = None
-        self._persist(self)
+        if not self._quiet:
+            self._persist(self)
         log.info("transition", lifecycle=self.lifecycle_id, kind=self.KIND, trigger=trigger,
                  src=event.transition.source, dst=event.transition.dest, objects=self.objects)
         crash_point(self.KIND, trigger, "after")
@@ -148,6 +155,22 @@ class Lifecycle:
                 self.machine.set_state(step.dest)
         if until is None and not self.done:
             raise RuntimeError(f"{self.KIND} {self.lifecycle_id} stopped in {self.state}")
+
+    def arm(self, trigger: str) -> None:
+        """Write "about to run `trigger`" ahead of a window in which run_armed() runs it."""
+        self.pending = trigger
+        self._persist(self)
+
+    def run_armed(self, trigger: str) -> None:
+        """Run the step `arm` announced without writing: the file goes on saying "about to
+        run it" until the next write records the outcome (arms it first if nobody did)."""
+        if self.pending != trigger:
+            self.arm(trigger)
+        self._quiet = True
+        try:
+            self.trigger(trigger)
+        finally:
+            self._quiet = False
 
     def rollback(self) -> None:
         """Undo every reached step, newest first; the file ends as rolled_back."""

@@ -1,8 +1,10 @@
-"""CommitSnapshots is the flush-and-hold window: exactly one array request whatever the
-set's size (1, 8 and VSS's maximum of 64 volumes), counted by the engine's CIM adapter
-and reported by the service."""
+"""CommitSnapshots is the flush-and-hold window: exactly one array request and no file
+write whatever the set's size (1, 8 and VSS's maximum of 64 volumes), counted by the
+engine's CIM adapter and reported by the service, writes counted at os.fsync. The set's
+file says "about to commit" before the window and records the outcome after it."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -23,7 +25,7 @@ def big(tmp_path_factory):
 
 
 @pytest.mark.parametrize("n", [1, 8, 64])
-def test_commit_is_one_request(big, n):
+def test_commit_is_one_request_and_no_write(big, n, monkeypatch):
     from orchestrator.service import Service
     proc, tmp = big
     state = tmp / f"state{n}"
@@ -45,12 +47,23 @@ def test_commit_is_one_request(big, n):
         pre = client.call("PreCommitSnapshots", set_id=set_id)
         assert pre["ok"] and pre["array_requests"] == 0
         engine = svc.provider.orch
+        key = engine._set_key(set_id)
+        ahead = engine.store.load(key)["op"]
+        assert (ahead["state"], ahead["pending"]) == ("prepared", "commit")     # written before the window
+        fsyncs = []
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
         before = engine.array.requests
         reply = client.call("CommitSnapshots", set_id=set_id)
+        monkeypatch.setattr(os, "fsync", real_fsync)
         assert reply["ok"], reply
         assert reply["array_requests"] == 1
         assert engine.array.requests - before == 1
+        assert fsyncs == []                                                      # nothing written inside
+        assert engine.store.load(key)["op"] == ahead
         assert client.call("PostCommitSnapshots", set_id=set_id, snapshots_count=n)["ok"]
+        record = engine.store.load(key)
+        assert record["op"] is None and record["set"]["state"] == "done" and record["set"]["commit_time"]
         # the group really started: n more mappings on the array, each copying from its source
         maps = proc.conn().EnumerateInstances("IBMTSSVC_LocalStorageSynchronized")
         assert len(maps) == before_maps + n

@@ -123,6 +123,28 @@ def test_a_restart_between_callbacks_continues_the_set(start_service, config_fil
     assert len(view.fcmaps()) == 1
 
 
+def test_a_restart_right_after_the_hold_window_rolls_the_set_back(start_service, view):
+    """CommitSnapshots writes nothing: the files still say "about to commit", so a
+    service that stops before PostCommitSnapshots leaves a set cleanup rolls back (the
+    group's start is undone with its mappings) and VSS's PostCommit is refused."""
+    start = view.snapshot()
+    svc = start_service()
+    client = client_of(svc)
+    set_id = f"{{{uuid.uuid4()}}}"
+    assert client.call("BeginPrepareSnapshot", set_id=set_id, snapshot_id="a", context=PERSISTENT,
+                       luns=[LunInfo.for_uid(SRC1).to_json()])["ok"]
+    for call in ("EndPrepareSnapshots", "PreCommitSnapshots", "CommitSnapshots"):
+        assert client.call(call, set_id=set_id)["ok"], call
+    assert [state for _, _, state in view.fcmaps().values()] == ["copying"]     # the point in time was taken
+    client.close()
+    svc.stop()
+    fresh = start_service()
+    assert [r["action"] for r in fresh.cleanup_report] == ["rolled back"]
+    assert view.snapshot() == start
+    reply = client_of(fresh).call("PostCommitSnapshots", set_id=set_id, snapshots_count=1)
+    assert reply["hresult"] == "VSS_E_BAD_STATE"
+
+
 def test_cleanup_at_start_rolls_back_an_unfinished_set(start_service, view):
     start = view.snapshot()
     svc = start_service()
