@@ -114,7 +114,7 @@ def measure_cleanup(count: int) -> dict:
             for i, uid in enumerate(sources):
                 record = orch.prepare(f"c{i}", [uid], SetOptions())
                 del record
-            orch._live.clear()              # the process "died": only the files remain
+            orch.close()                    # the process "died": only the files remain, unlocked
             again = orchestrator(tmp, sim, backgroundCopy=50, storagePool="Pool0")
             t0 = time.perf_counter()
             report = again.cleanup()

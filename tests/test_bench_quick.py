@@ -25,6 +25,8 @@ def test_quick_benchmarks_run_and_keep_the_request_budgets():
         assert row["delete rq"] <= 10 + (2 if row["targets"] == "created" else 1) * n
         if row["process"] == "warm":        # a new process first reads the cluster, services, hosts
             assert row["create rq"] <= 10 + 2 * n
+    cleanup = lifecycle["cleanup"]           # every lifecycle a "dead" process left is rolled back
+    assert cleanup["rolled back"] == cleanup["unfinished lifecycles"] > 0 and cleanup["requests"] > 0
     assert all(row["CommitSnapshots"] == 1 for row in vss["requests"])
     assert vss["throughput"]["failed"] == 0 and vss["throughput"]["cycles"] == 16
     check_scale(json.loads((results / "scale-quick.json").read_text())["ratios"])
