@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 
 from . import returncodes as rc
@@ -49,7 +50,8 @@ class EngineCore:
     def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]):
         self._conn = conn
         self._clock = clock
-        self._store = MapStore(conn)
+        self._work: Counter = Counter()
+        self._store = MapStore(conn, self._work)
         self._data = VolumeData(conn)
         self._maps: dict[int, MapRecord] | None = None
         self._groups: dict[int, tuple[str, bool]] = {}
@@ -67,9 +69,7 @@ class EngineCore:
     def work(self) -> dict[str, int]:
         """Mapping records this engine has settled, scheduled and written so far (the
         request-cost test compares them, not times)."""
-        t = self._timeline
-        return {"settled": t.settled if t else 0, "scheduled": t.scheduled if t else 0,
-                "written": self._store.written}
+        return {k: self._work[k] for k in ("settled", "scheduled", "written")}
 
     # ================================================================ transitions
     def _prepare(self, m: MapRecord, restore: bool, start: bool) -> None:
@@ -325,10 +325,7 @@ class EngineCore:
     def _load(self, generation: int) -> None:
         self._maps, self._groups = self._store.load()
         self._casc = Cascade(self._data, self._maps.values(), self._new_hidden, self._touch)
-        counts = self._timeline and (self._timeline.settled, self._timeline.scheduled)
-        self._timeline = Timeline(self._casc)
-        if counts:
-            self._timeline.settled, self._timeline.scheduled = counts
+        self._timeline = Timeline(self._casc, self._work)
         self._pending = set(self._maps)      # scheduled once the clock is read
         self._changed = {}
         self._generation = generation

@@ -4,6 +4,7 @@ it still matches the file, and the ids it hands out."""
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .cascade import full_mask
@@ -89,9 +90,9 @@ def _row(m: MapRecord) -> tuple:
 class MapStore:
     """The tables; the caller runs everything in its request's transaction."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, work: Counter):
         self.conn = conn
-        self.written = 0          # mapping records written: the cost test counts them
+        self._work = work         # mapping records written: the cost test counts them
 
     def generation(self) -> int:
         return self.conn.execute("SELECT value FROM fc_meta WHERE key='generation'").fetchone()[0]
@@ -119,7 +120,7 @@ class MapStore:
                           f"({', '.join('?' * len(COLUMNS))})", _row(m))
 
     def update(self, m: MapRecord) -> None:
-        self.written += 1
+        self._work["written"] += 1
         assignments = ", ".join(f"{c}=?" for c in COLUMNS[1:])
         self.conn.execute(f"UPDATE fc_maps SET {assignments} WHERE id=?", _row(m)[1:] + (m.id,))
         size = (m.nchunks + 7) // 8

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import Counter
 
 from .cascade import Cascade, grain_count, lowest_grains
 from .flashcopy_rules import COPYING, PREPARING, STOPPING, copy_speed
@@ -24,13 +25,12 @@ from .voldata import CHUNK
 
 
 class Timeline:
-    def __init__(self, casc: Cascade):
+    def __init__(self, casc: Cascade, work: Counter):
         self._casc = casc
+        self._work = work       # mappings settled and scheduled: the cost test counts them
         self._heap: list[tuple[float, int, int]] = []     # (time, mapping id, entry)
         self._entry: dict[int, tuple[float, int]] = {}    # mapping id -> its live entry
         self._seq = itertools.count()
-        self.settled = 0        # mappings whose grains were moved: the cost test counts them
-        self.scheduled = 0      # event times computed
 
     # ------------------------------------------------------------ background copy
     def _due(self, m: MapRecord, until: float) -> tuple[int, int]:
@@ -54,14 +54,14 @@ class Timeline:
             return
         mask, due = self._due(m, until)
         if due:
-            self.settled += 1
+            self._work["settled"] += 1
             self._casc.fill(m, mask)
             m.copy_time += due * _grain_time(m)
 
     # ------------------------------------------------------------ events
     def schedule(self, m: MapRecord, now: float) -> None:
         """(Re)compute m's next event after anything about it changed."""
-        self.scheduled += 1
+        self._work["scheduled"] += 1
         at = self._event_time(m, now)
         entry = self._entry.get(m.id)
         if at is None:
