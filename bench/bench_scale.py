@@ -188,8 +188,8 @@ def live_copies(mappings: int, reps: int) -> tuple[dict, dict]:
                 for set_id, _ in sets:
                     step(set_id)
             after = summary(timed(lambda: conn.GetInstance(vol), reps))
-            copying = sum(str(m["Status"]) == "copying" for m in conn.EnumerateInstances(
-                "IBMTSSVC_LocalStorageSynchronized", PropertyList=["Status"]))
+            copying = sum(m["SyncState"] == 5 for m in conn.EnumerateInstances(    # 5: copying
+                "IBMTSSVC_LocalStorageSynchronized", PropertyList=["SyncState"]))
         finally:
             sim.stop()
     return ({"ms": before["mean_ms"], "rq": 1, "mappings": 0},

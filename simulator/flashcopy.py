@@ -71,7 +71,8 @@ class FlashCopyEngine(EngineCore):
         if src[0] != tgt[0]:
             raise ArrayError(rc.FC_SIZE_MISMATCH,
                              f"source is {src[0]} bytes, target {tgt[0]}: sizes must be equal")
-        for m in self._maps.values():
+        # indexed: only mappings of these two volumes can conflict
+        for m in sorted({*self._of_volume(source_id), *self._of_volume(target_id)}, key=lambda m: m.id):
             if m.target_id == target_id:
                 raise ArrayError(rc.FC_TARGET_IS_TARGET,
                                  f"volume {target_id} is already the target of mapping {m.id}")
@@ -80,7 +81,7 @@ class FlashCopyEngine(EngineCore):
                                  f"volume {source_id} is already in incremental mapping {m.id}")
         map_id = self._store.next_id("fc_maps")
         name = name or f"fcmap{map_id}"
-        if any(m.name == name for m in self._maps.values()):
+        if self._store.mapping_named(name):
             raise ArrayError(rc.OBJECT_EXISTS, f"a mapping is already named {name!r}")
         m = MapRecord(id=map_id, name=name, source_id=source_id, target_id=target_id, size=src[0],
                  copy_rate=copy_rate, clean_rate=clean_rate, incremental=incremental,

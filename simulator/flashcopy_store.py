@@ -138,6 +138,9 @@ class MapStore:
         return [i for (i,) in self.conn.execute(
             "SELECT id FROM fc_maps WHERE source_id=? OR target_id=? ORDER BY id", (vol_id, vol_id))]
 
+    def mapping_named(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM fc_maps WHERE name=?", (name,)).fetchone() is not None
+
     def insert_group(self, group_id: int, name: str, autodelete: bool) -> None:
         self.conn.execute("INSERT INTO fc_groups(id, name, autodelete) VALUES(?, ?, ?)",
                           (group_id, name, int(autodelete)))
