@@ -229,7 +229,7 @@ def live_copies(mappings: int, reps: int) -> tuple[dict, dict]:
             vol = [v.path for v in conn.ExecQuery(
                 "WQL", "SELECT * FROM CIM_StorageVolume WHERE ElementName = 'other00000'")][0]
             conn.GetInstance(vol)
-            before = summary(timed(lambda: conn.GetInstance(vol), reps))
+            before = timed(lambda: conn.GetInstance(vol), reps)
             orch = Orchestrator.from_config(load_config(write_config(tmp, sim, backgroundCopy=50)), consumer=None)
             sources = uids(sim, [f"src{n:04d}" for n in range(mappings)])
             sets = [(f"copy-{i}", sources[i:i + 64]) for i in range(0, mappings, 64)]
@@ -238,13 +238,17 @@ def live_copies(mappings: int, reps: int) -> tuple[dict, dict]:
             for step in (orch.commit, orch.post_commit):
                 for set_id, _ in sets:
                     step(set_id)
-            after = summary(timed(lambda: conn.GetInstance(vol), reps))
-            copying = sum(str(m["Status"]) == "copying" for m in conn.EnumerateInstances(
-                "IBMTSSVC_LocalStorageSynchronized", PropertyList=["Status"]))
+            after = timed(lambda: conn.GetInstance(vol), reps)
+            copying = sum(m["SyncState"] == 5 for m in conn.EnumerateInstances(    # 5: copying
+                "IBMTSSVC_LocalStorageSynchronized", PropertyList=["SyncState"]))
         finally:
             sim.stop()
-    return ({"ms": before["mean_ms"], "rq": 1, "mappings": 0},
-            {"ms": after["mean_ms"], "rq": 1, "mappings": copying})
+    # medians: a few milliseconds a request, so the other users of a shared machine
+    # move a mean more than the mappings do
+    return ({"ms": 1000 * statistics.median(before), "mean ms": summary(before)["mean_ms"], "rq": 1,
+             "mappings": 0},
+            {"ms": 1000 * statistics.median(after), "mean ms": summary(after)["mean_ms"], "rq": 1,
+             "mappings": copying})
 
 
 # ------------------------------------------------------------------ service hold

@@ -220,6 +220,7 @@ class Cascade:
             self._below[tgt] = old
             self._touched(old)
         self._touched(link)
+        self._touch_at(source)     # its target now has a downstream neighbour
 
     def remove(self, link: Link) -> int:
         """Leave the chain after cleaning; returns the number of chunks cleaned."""
@@ -237,6 +238,7 @@ class Cascade:
             del self._below[up]
             if up < 0:                       # a hidden head nobody reads any more
                 self._data.delete(up)
+            self._touch_at(up)               # its target no longer has one below
         del self._at[tgt]
         link.upstream = None
         self._touched(link)
@@ -250,8 +252,15 @@ class Cascade:
         del self._below[up]
         if up < 0:
             self._data.delete(up)
+        self._touch_at(up)
         link.upstream = None
         self._touched(link)
+
+    def _touch_at(self, vol: int) -> None:
+        """Whether a target has a link below it decides when its mapping completes."""
+        link = self._at.get(vol)
+        if link is not None:
+            self._touched(link)
 
     def reset(self, vol: int, keep: int) -> None:
         """Forget vol's content outside `keep` (a start, an invalidated target, a deleted
