@@ -44,7 +44,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from orchestrator.cli.listing import BadInput, candidates, resolve
 from orchestrator.config import Config
-from orchestrator.errors import VssError, as_vss_error
+from orchestrator.errors import CASCADE_RESTORED, MESSAGES, VssError, as_vss_error
 from orchestrator.records import SetOptions
 from states.delete import DeleteLifecycle, Item
 
@@ -552,6 +552,10 @@ class Runner:
         for s in record.shadows:
             out.deleted += self.orch.restore(s.shadow_id)
         done = [f"restored {len(record.shadows)} sources from set {set_id}"]
+        newer = [i for i in out.deleted if i not in {s.shadow_id for s in record.shadows}]
+        if newer:       # manual 5.1: restoring in a cascade deletes the newer shadow copies too
+            out.code = CASCADE_RESTORED
+            done.append(f"code {CASCADE_RESTORED}: {MESSAGES[CASCADE_RESTORED]} ({', '.join(newer)})")
         if spec.verify:
             mine = this_initiator(self.orch.config)
             for uid, digest in self.digests[spec.job].items():

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+# Not a failure: a restore in a cascade that also deleted the newer shadow copies (manual 5.1).
+CASCADE_RESTORED = 300
+
 MESSAGES: Mapping[int, str] = MappingProxyType({
     -1: "other restore error",
     5: "wrong CIMOM user name or password",

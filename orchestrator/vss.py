@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import structlog
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import MESSAGES, VssError
+from orchestrator.errors import CASCADE_RESTORED, MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
 from orchestrator.records import SetOptions, Shadow, ShadowSet
 from orchestrator.vss_types import (ALL_ATTRS, ORDER, RESULT_ONLY, Attr, HResult, Identifier, LunInfo,
@@ -40,7 +40,6 @@ MAX_VOLUMES = 64               # VSS's own limit for one snapshot set
 # phases in which the engine holds the set's create lifecycle, and those after creation
 ENGINE_PHASES = (Phase.PREPARED, Phase.PRECOMMITTED, Phase.COMMITTED)
 FINISHED = (Phase.POSTCOMMITTED, Phase.FINAL)
-CASCADE_RESTORED = 300          # the manual's "newer and current cascaded localcopies deleted"
 PROVIDER_ID = "{d90dd826-87cf-42ce-a88d-b32caa82025b}"    # the manual's provider (figure 4-6)
 PROVIDER_NAME = "Inspur Storage Volume Shadow Copy Service Hardware Provider"
 PROVIDER_VERSION = "1.00.0.0"

@@ -99,3 +99,21 @@ def test_demo_script(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "embedded array: http" in done.stdout or "embedded array: https" in done.stdout
     assert "release-backup" in done.stdout and "no shadow copies" in done.stdout
+
+
+def test_a_cascade_restore_reports_300_and_the_newer_copies_it_deleted(run, array, view, config, tmp_path):
+    before = fill(array, SRC1, b"at the old copy ")
+    path = tmp_path / "b.yaml"
+    # copy rate 0: the newer copy reads through the older one (a cascade, manual 5.1)
+    path.write_text("jobs:\n  - name: old\n    create: {volumes: [vss_src_vol], copy_rate: 0}\n"
+                    "  - write: {volumes: [vss_src_vol], text: between}\n"
+                    "  - name: new\n    create: {volumes: [vss_src_vol], copy_rate: 0}\n"
+                    "  - restore: {job: old}\n")
+    done = run("vssorch", "batch", str(path), "--config", str(config), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    old, _, new, restored = json.loads(done.stdout)["jobs"]
+    assert restored["result"] == "ok" and restored["code"] == 300
+    newer = [s["shadow_id"] for s in new["shadows"]]
+    assert newer and set(newer) <= set(restored["deleted"]) and newer[0] in restored["detail"]
+    assert array.read(SRC1, 0, MiB) == before
+    assert view.fcmaps() == [] and "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
