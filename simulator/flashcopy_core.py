@@ -245,8 +245,11 @@ class EngineCore:
         members = self._group_members(group_id)
         if m.group_id is not None:
             raise ArrayError(rc.ALREADY_IN_SET, f"mapping {m.id} is in group {m.group_id}")
-        if m.state != IDLE:
-            raise ArrayError(rc.INVALID_STATE, f"mapping {m.id} is {m.state}")
+        if m.state not in (IDLE, STOPPED):
+            # chfcmap's refusals (CMMVC5913E..CMMVC5916E, CMMVC6240E) name every state but
+            # these two: a mapping changes group only while it stands still
+            raise ArrayError(rc.FC_REFUSED.get(("modify", m.state), rc.INVALID_STATE),
+                             f"mapping {m.id} is {m.state}")
         state = group_state(members)
         if state not in (EMPTY, IDLE, STOPPED):
             raise ArrayError(rc.INVALID_STATE, f"group {group_id} is {state}")

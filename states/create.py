@@ -31,7 +31,8 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
-from adapters.cim.model import AttachRefused, FcMap, Host, OutcomeUnknown, Volume
+from adapters.cim.model import (COPYING, IDLE, STOPPED, STOPPING, ArrayCallError, AttachRefused, FcMap,
+                                Host, OutcomeUnknown, Volume)
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
@@ -296,6 +297,7 @@ class CreateLifecycle(Lifecycle):
             self._adopt_existing_maps()
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
+                self._stand_still(shadow)
                 self.array.add_to_group(self.record.group_id, shadow.fcmap_id)
         while True:
             todo = [(i, s) for i, s in enumerate(self.record.shadows) if s.fcmap_id is None]
@@ -325,6 +327,23 @@ class CreateLifecycle(Lifecycle):
             for (_, shadow), m in zip(todo, maps):
                 shadow.fcmap_id, shadow.fcmap_name = m.id, m.name
         self.objects = [s.fcmap_id for s in self.record.shadows]
+
+    def _stand_still(self, shadow: Shadow) -> None:
+        """The agent takes a kept incremental mapping into a group only while it stands
+        still (idle or stopped). One still copying the image of the shadow copy deleted
+        before is stopped, forced: its target takes the new point in time at the commit,
+        so its cleaning need not be waited for."""
+        m = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
+        if m is None:
+            raise VssError(402, f"the kept incremental mapping {shadow.fcmap_name} is gone")
+        if m.state in (COPYING, STOPPING):
+            try:
+                self.array.stop_fcmap(m.id, force=True)
+            except ArrayCallError:
+                # refused because it finished copying meanwhile: standing still is all we need
+                after = self.array.fcmap(m.id)
+                if after is None or after.state not in (IDLE, STOPPED):
+                    raise
 
     def _made_anyway(self, pairs: list[tuple[str, str, str]]) -> list[FcMap] | None:
         by_name = {m.name: m for m in self.array.fcmaps_by_name([n for _, _, n in pairs])}

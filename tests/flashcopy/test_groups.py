@@ -21,6 +21,20 @@ def pair(array):
     return out
 
 
+def test_a_copying_mapping_joins_only_once_stopped(array, pair):
+    (_, _, m1), _ = pair
+    fc = array.fc
+    g = fc.create_group()
+    fc.start_mapping(m1, prepare=True)
+    array.clock.tick(PREPARE_SECONDS + 1)
+    assert fc.mapping(m1).state == "copying"
+    refused(38835, fc.add_to_group, g, m1)       # CMMVC5915E: not while copying
+    fc.stop_mapping(m1, force=True)
+    assert fc.mapping(m1).state == "stopped"
+    fc.add_to_group(g, m1)
+    assert fc.group(g).members == (m1,)
+
+
 def test_create_and_view(array):
     fc = array.fc
     g = fc.create_group()
@@ -44,7 +58,7 @@ def test_membership_rules(array, pair):
     auto = fc.create_mapping(s2, array.volume(), autodelete=True)
     refused(rc.INCOMPATIBLE_SET, fc.add_to_group, g, auto)     # CopyType 4 and 5
     fc.prepare_mapping(m2)
-    refused(rc.INVALID_STATE, fc.add_to_group, g, m2)          # only idle mappings join
+    refused(38833, fc.add_to_group, g, m2)      # CMMVC5913E: only idle or stopped mappings join
     fc.prepare_group(g)
     fc.delete_mapping(m2, force=True)
     m2 = fc.create_mapping(s2, t2)

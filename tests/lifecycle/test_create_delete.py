@@ -175,6 +175,20 @@ def test_incremental_mapping_is_kept_and_reused(array, view, make_orch):
     assert array.read(target, 0, 4 * MiB) == data
 
 
+def test_a_kept_incremental_mapping_still_copying_is_reused(array, view, make_orch):
+    """Copy rate 1: the kept mapping is still copying the deleted copy's image when the
+    next create takes it; the agent groups only a mapping that stands still."""
+    orch = make_orch("inc_busy", consumer=None, incrementalLC="true", backgroundCopy=1)
+    first = orch.create([SRC1])
+    name = first.shadows[0].fcmap_name
+    orch.delete(set_id=first.set_id)
+    assert view.fcmaps()[name][2] == "copying"
+    data = fill(array, SRC1, b"incremental again ")
+    second = orch.create([SRC1])
+    assert second.shadows[0].fcmap_name == name
+    assert array.read(second.shadows[0].target_uid, 0, 4 * MiB) == data
+
+
 def test_cleanup_with_nothing_broken_does_nothing(array, view, orch):
     orch.create([SRC1])
     before = view.snapshot()
