@@ -1,5 +1,4 @@
 """Sparse chunk storage, chunk masks and grain arithmetic."""
-import time
 
 import pytest
 
@@ -83,7 +82,6 @@ def test_io_refusals(array):
 def test_a_100_gib_volume_costs_almost_nothing(array):
     size = 100 * GIB
     src, tgt = array.volume(size), array.volume(size)
-    t0 = time.perf_counter()
     array.fc.write(src, size - CHUNK, b"e" * CHUNK)
     array.fc.write(src, 0, b"b" * 100)
     m = array.snapshot(src, tgt, copy_rate=0, grain_size=64)
@@ -94,7 +92,5 @@ def test_a_100_gib_volume_costs_almost_nothing(array):
     array.clock.tick(2000)                 # 100 GiB at 64 MiB/s: 1600 s
     assert array.fc.mapping(m).state == "idle_or_copied"
     assert array.fc.read(tgt, size - CHUNK, CHUNK) == b"e" * CHUNK
-    elapsed = time.perf_counter() - t0
-    stored = VolumeData(array.conn)
+    stored = VolumeData(array.conn)        # only what was written is stored: 2 chunks each
     assert stored.stored_bytes(src) == 2 * CHUNK and stored.stored_bytes(tgt) == 2 * CHUNK
-    assert elapsed < 5, f"100 GiB volume operations took {elapsed:.1f}s"
