@@ -1,4 +1,4 @@
-"""More crafted agent replies (same small HTTP agent as test_hostile): hosts, groups,
+"""More crafted agent replies (the crafted agent of tests/support/crafted_agent.py): hosts, groups,
 clusters, controllers and method outputs that are missing or of the wrong type end in
 a one-line 911 naming what was wrong."""
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 
 from adapters.cim.model import ArrayCallError
 
-from .test_hostile import (GOOD_VOLUME, SCS_NAME, agent, cim, enum, instance_name,  # noqa: F401 - fixtures
-                           named_instance, one_line_911, prop, queried)
+from tests.support.crafted_agent import (GOOD_VOLUME, SCS_NAME, agent, cim, enum,  # noqa: F401 - fixtures
+                                         instance_name, named_instance, one_line_911, prop, queried)
 
 
 def scs(agent):

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from simulator.flashcopy import FlashCopyEngine, ensure_schema
+from simulator.returncodes import ArrayError
 from simulator.voldata import CHUNK
 
 
@@ -80,3 +81,14 @@ def pattern(tag: int, length: int) -> bytes:
     block = bytes((tag + i) & 0xFF for i in range(256))
     reps = -(-length // 256)
     return (block * reps)[:length]
+
+
+N = 8 * CHUNK       # default test volume: two 256 KiB grains, eight 64 KiB ones
+
+
+def refused(code, call, *args, **kwargs):
+    """The call is refused with that return code; the error, for more checks."""
+    with pytest.raises(ArrayError) as e:
+        call(*args, **kwargs)
+    assert e.value.rc == code, e.value.message
+    return e.value

@@ -5,8 +5,7 @@ from simulator import returncodes as rc
 from simulator.flashcopy import PREPARE_SECONDS
 from simulator.voldata import CHUNK
 
-from .conftest import pattern
-from .test_mappings import N, refused
+from .conftest import N, pattern, refused
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import pytest
 from simulator import returncodes as rc
 from simulator.voldata import CHUNK
 
-from .conftest import pattern
-from .test_mappings import refused
+from .conftest import pattern, refused
 
 SIZE = 16 * CHUNK
 STOP_NEWER_AND_CURRENT, STOP_OLDER, FAIL_IF_NOT_OLDEST = 2, 4, 5

@@ -5,20 +5,11 @@ import pytest
 from simulator import returncodes as rc
 from simulator.flashcopy import (
     GROUP_STATUS, PREPARE_SECONDS, SYNC_STATE, TRANSITIONS, copy_speed)
-from simulator.returncodes import ArrayError
 from simulator.voldata import CHUNK
 
-from .conftest import pattern
+from .conftest import N, pattern, refused
 
-N = 8 * CHUNK       # default test volume: two 256 KiB grains, eight 64 KiB ones
 KIB = 1024
-
-
-def refused(code, call, *args, **kwargs):
-    with pytest.raises(ArrayError) as e:
-        call(*args, **kwargs)
-    assert e.value.rc == code, e.value.message
-    return e.value
 
 
 @pytest.fixture
