@@ -59,7 +59,8 @@ _held: dict[str, _Held] = {}
 _guard = threading.Lock()
 
 
-def _lock(fd: int, wait: bool) -> bool:
+def lock_fd(fd: int, wait: bool = False) -> bool:
+    """The OS lock on an open file; False when another process (or open file) holds it."""
     try:
         if sys.platform == "win32":     # pragma: no cover
             msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
@@ -93,7 +94,7 @@ def acquire(path: Path, *, wait: bool = False, reenter: bool = True) -> bool:
             return True
     while True:     # outside the guard: a waiting acquire must not stop the other threads
         fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _lock(fd, wait):
+        if not lock_fd(fd, wait):
             os.close(fd)
             return False
         if sys.platform == "win32" or _same_file(fd, key):

@@ -34,6 +34,7 @@ from typing import Callable
 
 import structlog
 
+from orchestrator import ownership
 from orchestrator.cli.listing import BadInput
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
@@ -137,9 +138,7 @@ class InstanceLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise VssError(4000, f"{self.path}: {exc.strerror or exc}") from None
-        try:
-            _lock_fd(fd)
-        except OSError:
+        if not ownership.lock_fd(fd):
             try:
                 holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             except OSError:         # Windows: the locked byte cannot be read by others
@@ -156,16 +155,6 @@ class InstanceLock:
         if self._fd is not None:
             os.close(self._fd)          # closing the descriptor releases the lock
             self._fd = None
-
-
-def _lock_fd(fd: int) -> None:
-    """Lock without waiting; OSError when another process (or open file) holds it."""
-    if os.name == "nt":
-        import msvcrt
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
