@@ -122,12 +122,13 @@ class ConfigError(VssError):
         super().__init__(1004, detail)
 
 
-def as_vss_error(exc: BaseException) -> VssError:
+def as_vss_error(exc: BaseException, default: int = 4001) -> VssError:
     """Any failure as the manual's error: an adapter's exception that carries a manual
-    code keeps it (5 wrong password, 3002 cannot connect, ...); anything else is 4001."""
+    code keeps it (5 wrong password, 3002 cannot connect, ...); anything else is
+    `default` (4001, internal error, unless the caller knows better)."""
     if isinstance(exc, VssError):
         return exc
     code = getattr(exc, "code", None)
     if isinstance(code, int) and code in MESSAGES:
         return VssError(code, getattr(exc, "detail", None) or str(exc))
-    return VssError(4001, f"{type(exc).__name__}: {exc}")
+    return VssError(default, f"{type(exc).__name__}: {exc}")

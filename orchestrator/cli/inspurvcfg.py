@@ -25,7 +25,7 @@ from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unus
 from orchestrator.cli.secret_input import typed_secret
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
 from orchestrator.configedit import read_values, set_values
-from orchestrator.errors import MESSAGES, ConfigError, VssError
+from orchestrator.errors import MESSAGES, ConfigError, VssError, as_vss_error
 from orchestrator.output import emit, error_line, human_size, warn
 
 PROG = "inspurvcfg"
@@ -137,13 +137,9 @@ def set_(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- the array
 
 def _array_error(exc: Exception) -> VssError:
-    """An adapter failure (adapters.cim.model.ArrayCallError) as the manual's error."""
-    code = getattr(exc, "code", None)
-    if isinstance(exc, VssError):
-        return exc
-    if isinstance(code, int) and code in MESSAGES:
-        return VssError(code, getattr(exc, "detail", "") or str(exc))
-    return VssError(3002, f"{type(exc).__name__}: {exc}")
+    """An adapter failure as the manual's error; one without a code is taken for the
+    array not being reachable (3002)."""
+    return as_vss_error(exc, default=3002)
 
 
 def connect(config: Config, timeout_ms: int | None = None):
