@@ -171,18 +171,21 @@ class Handler(BaseHTTPRequestHandler):
                           "calls": sorted(CALLS)})
 
     def _post(self):
-        if not self._authorised():
-            return
-        if not self.path.startswith("/v1/"):
-            self._reply(404, _error(4001, f"no resource {self.path}"))
-            return
+        # The body is read before the token is judged: a refusal answered over an unread body
+        # makes the close a TCP reset, and the client sees a dropped connection, not the 401.
         length = self.headers.get_all("Content-Length") or []
         if len(length) != 1 or not _LENGTH.fullmatch(length[0].strip()) or int(length[0]) > MAX_BODY:
-            self._reply(400, bad_request(f"one Content-Length of 0..{MAX_BODY} bytes is needed"))
+            if self._authorised():
+                self._reply(400, bad_request(f"one Content-Length of 0..{MAX_BODY} bytes is needed"))
             return
         raw = self.rfile.read(int(length[0]))
         if self.expired:
             self.send_error(408)
+            return
+        if not self._authorised():
+            return
+        if not self.path.startswith("/v1/"):
+            self._reply(404, _error(4001, f"no resource {self.path}"))
             return
         if len(raw) < int(length[0]):
             self._reply(400, bad_request("the body is shorter than its Content-Length"))

@@ -201,7 +201,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _gate(self) -> bool:
         if self._authorised():
             return True
-        # The request body was not read: the connection cannot carry another request.
+        # The body is read first (when its length is sane): closing over unread bytes would
+        # make the close a TCP reset that can cost the client the 401. The connection still
+        # closes: a chunked or oversized body is left unread.
+        length = self.headers.get("Content-Length", "")
+        if length.isascii() and length.isdigit() and int(length) <= MAX_CIM_BODY:
+            self.rfile.read(int(length))
         self.close_connection = True
         self._send(401, b"authentication required", "text/plain",
                    {"WWW-Authenticate": 'Basic realm="vssorch-array"', "Connection": "close"})
