@@ -6,7 +6,6 @@ classes would write (checked in tests/array/test_xmlwrite.py), without a DOM.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -141,12 +140,23 @@ def typed_param(raw, cimtype: str, is_array: bool):
 
 # A NULL property, an empty array or an empty string is an empty element, which
 # xmlwrite (like pywbem) writes self-closed; sblim's wbemcli cannot parse that form,
-# so the reply carries an open/close pair (the same XML).
-_EMPTY_PROPERTY = re.compile(r"<(PROPERTY(?:\.ARRAY|\.REFERENCE)?|VALUE(?:\.ARRAY)?)((?: [^<>]*)?)/>")
+# so the reply carries an open/close pair (the same XML). "/>" ends an empty element
+# and nothing else: xmlwrite escapes ">" in text and attributes.
+_OPENED = frozenset({"PROPERTY", "PROPERTY.ARRAY", "PROPERTY.REFERENCE", "VALUE", "VALUE.ARRAY"})
+
+
+def _open_empty(xml: str) -> str:
+    parts = xml.split("/>")
+    out = []
+    for part in parts[:-1]:
+        tag = part[part.rfind("<") + 1:].split(" ", 1)[0]
+        out.append(f"{part}></{tag}>" if tag in _OPENED else f"{part}/>")
+    out.append(parts[-1])
+    return "".join(out)
 
 
 def _envelope(message_id: str, response: str) -> bytes:
-    response = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", response)
+    response = _open_empty(response)
     # Some clients (sblim wbemcli) insist on the XML declaration.
     return (f'<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
             f'<MESSAGE ID="{W.attr(message_id)}" PROTOCOLVERSION="1.0"><SIMPLERSP>{response}'
