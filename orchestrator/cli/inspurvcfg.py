@@ -306,7 +306,7 @@ def _abandon(orch, set_id: str) -> None:
 
 @verb("testsnapshot", "create, check and remove a real shadow copy of volumes", _testsnapshot_arguments)
 def testsnapshot(args: argparse.Namespace) -> None:
-    from orchestrator.batch import HostData
+    from orchestrator.consumers import data_endpoint
     from orchestrator.engine import Orchestrator
     config = load(args)
     try:
@@ -315,7 +315,7 @@ def testsnapshot(args: argparse.Namespace) -> None:
         raise _array_error(exc) from None
     volumes = resolve_all(orch.array, _host_volumes_to_uids(config, args.volumes))
     initiator = config.sim_initiator
-    data = HostData(config) if initiator else None
+    data = data_endpoint(config) if initiator else None
     length = 1 << 20
     at_commit: dict[str, bytes] = {}
 
@@ -323,7 +323,7 @@ def testsnapshot(args: argparse.Namespace) -> None:
     def freeze():
         if data is not None:
             for v in volumes:
-                at_commit[v.uid] = data.read(initiator, v.uid, length)
+                at_commit[v.uid] = data.read(initiator, v.uid, 0, length)
         yield
 
     names = ", ".join(v.name for v in volumes)
@@ -341,7 +341,7 @@ def testsnapshot(args: argparse.Namespace) -> None:
         for s in record.shadows:
             where = f", shown here as {s.device}" if s.device else ""
             print(f"  {s.source_name or s.source_uid} -> target {s.target_uid} (mapping {s.fcmap_name}){where}")
-            if data is not None and data.read(initiator, s.target_uid, length) != at_commit[s.source_uid]:
+            if data is not None and data.read(initiator, s.target_uid, 0, length) != at_commit[s.source_uid]:
                 problem = f"target {s.target_uid} does not hold what {s.source_uid} held at commit"
         if data is not None and problem is None:
             print(f"  the first {human_size(length)} of each target equals its source at commit")
