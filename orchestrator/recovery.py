@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 from pathlib import Path
 
+from core.files import atomic_write
 from orchestrator import ownership
 from orchestrator.errors import VssError
 
@@ -48,28 +47,9 @@ class RecoveryStore:
         self._ensure()
         body = json.dumps({"schema": SCHEMA, **data}, indent=1, sort_keys=True).encode()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(body)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path(key))
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(self.path(key), body)
         except OSError as exc:
             raise VssError(1600, f"{self.path(key)}: {exc.strerror}") from None
-        self._sync_dir()
-
-    def _sync_dir(self) -> None:
-        if sys.platform == "win32":      # NTFS metadata is journalled; no directory handles
-            return
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def load(self, key: str) -> dict | None:
         path = self.path(key)

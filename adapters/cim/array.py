@@ -27,10 +27,11 @@ from pywbem import CIMInstanceName, Uint16, Uint64
 
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport, open_connection
-from adapters.cim.jobs import wait_job
+from adapters.cim.jobs import STALL_S, wait_job
 from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOP_OLDER, STOPPED,
                                 STOPPING, ArrayCallError, AttachRefused, FcMap, Group, Host, Identity,
                                 Volume)
+from core.poll import DeadlinePassed, FuncClock, Pending, Stalled, poll_until
 
 log = structlog.get_logger("vssorch.cim")
 
@@ -643,20 +644,24 @@ class CimArray:
     def _until_prepared(self, path: CIMInstanceName, prop: str, what: str, code: int) -> None:
         """Reads the object's state until it has left preparing: whatever the prepare
         answered (0, or 4096 and jobs), prepared is what the array says it is."""
-        deadline = self._clock() + self._job_timeout_s
-        while True:
+        def probe() -> Pending | None:
             inst = self._wire.get(path)
             if inst is None:
                 raise ArrayCallError(code, f"{what}: it is gone")
             state = _sync_state(inst) if prop == "SyncState" else _group_state(inst)
             if state == PREPARED:
-                return
+                return None
             if state != PREPARING:
                 raise ArrayCallError(code, f"{what}: it is {state}, not prepared")
-            if self._clock() >= deadline:
-                raise ArrayCallError(code, f"{what}: it did not finish preparing within "
-                                           f"{self._job_timeout_s:.0f} s")
-            self._sleep(self._poll_s)
+            return Pending(inst.get("Progress"))
+        try:
+            poll_until(probe, clock=FuncClock(self._clock, self._sleep), interval=self._poll_s,
+                       deadline=self._job_timeout_s, stall=STALL_S, what=what)
+        except DeadlinePassed:
+            raise ArrayCallError(code, f"{what}: it did not finish preparing within "
+                                       f"{self._job_timeout_s:.0f} s") from None
+        except Stalled:
+            raise ArrayCallError(code, f"{what}: it stood still in preparing for {STALL_S:.0f} s") from None
 
     def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
         code, what = E.RESTORE_PREPARE if restore else E.WITHDRAW_FAILED, f"preparing mapping {map_id}"

@@ -22,6 +22,8 @@ from typing import Callable, Protocol
 
 import structlog
 
+from core.poll import DeadlinePassed, Pending, poll_until
+
 log = structlog.get_logger(__name__)
 
 
@@ -156,29 +158,33 @@ class PollingWaits:
     rescan: Callable[[], None]
 
     def wait_for_disk(self, uid: str, timeout: float, rescan_once: bool) -> DiskId:
-        deadline = self.clock.monotonic() + timeout
-        while True:
-            disk = self.find_disk(uid)
-            if disk is not None:
-                return disk
-            left = deadline - self.clock.monotonic()
-            if left <= 0:
-                raise DiskTimeout(f"disk {uid} did not arrive within {timeout:g} s")
-            self.clock.sleep(min(self.poll_s, left))
-            if not rescan_once:
-                self.rescan()
+        look = self._looks(uid, rescan_once)
+        try:
+            return poll_until(lambda: look() or Pending(), clock=self.clock, interval=self.poll_s,
+                              deadline=timeout, what=uid)
+        except DeadlinePassed:
+            raise DiskTimeout(f"disk {uid} did not arrive within {timeout:g} s") from None
 
     def wait_for_removal(self, uid: str, min_s: float, max_s: float, rescan_once: bool) -> bool:
-        deadline = self.clock.monotonic() + max_s
+        start = self.clock.monotonic()
         if min_s > 0:
             self.clock.sleep(min_s)
-        while True:
-            if self.find_disk(uid) is None:
-                return True
-            left = deadline - self.clock.monotonic()
-            if left <= 0:
-                log.warning("disk still present", uid=uid, waited_s=max_s)
-                return False
-            self.clock.sleep(min(self.poll_s, left))
-            if not rescan_once:
+        look = self._looks(uid, rescan_once)
+        try:
+            return poll_until(lambda: Pending() if look() else True, clock=self.clock, interval=self.poll_s,
+                              deadline=max_s - (self.clock.monotonic() - start), what=uid)
+        except DeadlinePassed:
+            log.warning("disk still present", uid=uid, waited_s=max_s)
+            return False
+
+    def _looks(self, uid: str, rescan_once: bool) -> Callable[[], DiskId | None]:
+        """find_disk, with a rescan before each look but the first unless `rescan_once`."""
+        looks = 0
+
+        def look() -> DiskId | None:
+            nonlocal looks
+            if looks and not rescan_once:
                 self.rescan()
+            looks += 1
+            return self.find_disk(uid)
+        return look
