@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 _HEX = re.compile(r"[0-9A-F]+")
-_SEPARATORS = re.compile(r"[\s:-]")
 
 
 def volume_uid(text: str) -> str | None:
-    """A volume's UID (its SCSI page 0x83 NAA id): naa.6005…, 0x6005…, 60:05:…, 6005… in
-    any case -> 6005… upper-case hex; None when it is not hex (t10., eui., empty)."""
-    value = _SEPARATORS.sub("", str(text)).upper()
+    """A volume's UID (its SCSI page 0x83 NAA id): naa.6005…, 0x6005…, 6005… in any case
+    -> 6005… upper-case hex; None when it is not hex (t10., eui., separators, empty)."""
+    value = text.strip().upper()
     for prefix in ("NAA.", "0X"):
         value = value.removeprefix(prefix)
     return value if _HEX.fullmatch(value) else None

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import structlog
 
-from adapters.host.base import normalize_naa
+from core.ids import volume_uid
 from core.poll import FuncClock, Stalled, poll_until
 from orchestrator import ownership
 from orchestrator.cleanup import Cleaner, Claims
@@ -452,7 +452,7 @@ class Orchestrator:
 
 
 def _uid(text: str) -> str:
-    uid = normalize_naa(text)
+    uid = volume_uid(text)
     if not uid or len(uid) != 32:
         raise VssError(201, f"{text!r} is not a 32-digit volume UID")
     return uid

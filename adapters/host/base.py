@@ -15,13 +15,13 @@ LUNs that a single scan misses), rescanRemMin/rescanRemMax become `min_s`/`max_s
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import structlog
 
+from core import ids
 from core.poll import DeadlinePassed, Pending, poll_until
 
 log = structlog.get_logger(__name__)
@@ -68,23 +68,12 @@ class UnsupportedVolume(HostError):
     """
 
 
-_HEX = re.compile(r"[0-9A-F]+")
-
-
-def normalize_naa(text: str) -> str | None:
-    """NAA id in any spelling the OS tools use (naa.6005…, 0x6005…, 6005…) -> 6005…."""
-    value = text.strip().upper()
-    for prefix in ("NAA.", "0X"):
-        value = value.removeprefix(prefix)
-    return value if value and _HEX.fullmatch(value) else None
-
-
 def normalize_wwpn(text: str) -> str:
-    """0x10000090fa1b2c3d, 10:00:00:90:fa:1b:2c:3d, 10000090FA1B2C3D -> 10000090FA1B2C3D."""
-    value = text.strip().upper().removeprefix("0X").replace(":", "")
-    if not _HEX.fullmatch(value) or len(value) > 16:
+    """The port name in core.ids' spelling; HostError when the OS gave something else."""
+    value = ids.wwpn(text)
+    if value is None:
         raise HostError(f"not a WWPN: {text!r}")
-    return value.zfill(16)
+    return value
 
 
 class Clock(Protocol):

@@ -19,7 +19,8 @@ from pathlib import Path
 import requests
 
 from adapters.host.base import (Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock,
-                                VolumeNotFound, normalize_naa, normalize_wwpn)
+                                VolumeNotFound, normalize_wwpn)
+from core.ids import volume_uid
 from core.files import atomic_write
 
 _LETTER = re.compile(r"^([D-Zd-z]):\\?$")
@@ -70,7 +71,7 @@ class SimulatedHost(PollingWaits):
                                      f"{len(luns)} array disk(s), D: onwards)")
             uid = luns[index]["uid"]
         else:
-            uid = normalize_naa(text) or ""
+            uid = volume_uid(text) or ""
             if uid not in {lun["uid"] for lun in luns}:
                 raise VolumeNotFound(f"no volume {volume!r} on this host")
         return DiskId(self._devices().get(uid, {}).get("device") or f"lun:{uid}", uid, uid)
