@@ -2,9 +2,9 @@
 
 The same file is first the in-flight lifecycle ("about to attach these mappings") and,
 once the lifecycle is done, the record of the shadow-copy set that exists. A file is
-written to a temporary name, fsynced and renamed over the old one (rename is atomic on
-POSIX and on NTFS via os.replace), so a crash leaves either the old or the new content,
-never a torn one. The folder is fsynced too where the OS allows it.
+written to a temporary name, fsynced and renamed over the old one (core/files.py; rename is
+atomic on POSIX and on NTFS via os.replace), so a crash leaves either the old or the new
+content, never a torn one. The folder is fsynced too where the OS allows it.
 
 Beside each file: `<key>.lock`, the lock its owner holds while it runs the lifecycle
 (orchestrator/ownership.py). A file that cannot be read (truncated, garbage, empty, an

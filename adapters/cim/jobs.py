@@ -1,7 +1,8 @@
 """Waiting for the agent's jobs (a method answering 4096 hands back a CIM_ConcreteJob).
 
 The job instance is read until its JobState ends; a failed job becomes the calling
-operation's typed error with the job's own description. Sleep and clock are injected,
+operation's typed error with the job's own description; one whose state and
+PercentComplete stand still for STALL_S is stuck (core/poll.py). Sleep and clock are injected,
 so tests (and the simulator's --time-scale) decide how long a wait really takes.
 """
 from __future__ import annotations

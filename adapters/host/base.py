@@ -2,8 +2,8 @@
 
 An array volume reaches the host as a disk whose SCSI page 0x83 NAA identifier is the
 volume's UID: 32 hex digits such as 60050760008D89C0D000000000000001. Adapters hand UIDs
-and WWPNs over in one spelling (hex upper-case, no prefix, no separators; IQNs as the OS
-gives them) so that the orchestrator compares them with the array's without knowing
+and WWPNs over in one spelling (core/ids.py: hex upper-case, no prefix, no separators; IQNs
+as the OS gives them) so that the orchestrator compares them with the array's without knowing
 where they came from.
 
 The rescan parameters of the configuration reach the adapters as arguments, not as
