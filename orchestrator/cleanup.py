@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from orchestrator import ownership
-from orchestrator.errors import MESSAGES, VssError
-from orchestrator.records import ShadowSet
+from core.errors import MESSAGES, VssError
+from core.records import ShadowSet
 from orchestrator.recovery import RecoveryStore
 from states import KINDS
 from states.create import CreateLifecycle

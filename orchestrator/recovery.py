@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from orchestrator import ownership
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 SCHEMA = 1
 SUFFIX = ".json"

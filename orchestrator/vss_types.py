@@ -11,7 +11,7 @@ import enum
 import re
 from dataclasses import asdict, dataclass, field
 
-from orchestrator.errors import MESSAGES
+from core.errors import MESSAGES
 
 
 class Attr(enum.IntFlag):

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
-from orchestrator.errors import VssError
+from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
+from core.errors import VssError
 from states.context import Context
 from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw

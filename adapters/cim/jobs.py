@@ -12,7 +12,7 @@ from pywbem import CIMInstanceName
 
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 
 COMPLETED = 7
 FAILED = {8: "terminated", 9: "killed", 10: "exception"}

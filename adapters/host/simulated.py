@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
-from adapters.host.base import (Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock,
-                                VolumeNotFound, normalize_naa, normalize_wwpn)
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_naa, normalize_wwpn
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 _LETTER = re.compile(r"^([D-Zd-z]):\\?$")
 _FIRST_LETTER = ord("D")

@@ -21,7 +21,8 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import Clock, DiskId, HostError, UnsupportedVolume, normalize_naa, normalize_wwpn
+from adapters.host.base import HostError, UnsupportedVolume, normalize_naa, normalize_wwpn
+from core.ports import Clock, DiskId
 from adapters.host.powershell import PowerShellRunner
 from adapters.host.windows import WindowsHost
 

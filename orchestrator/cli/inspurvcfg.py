@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import logs, passwords
-from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
-                                      resolve_all, select, volume_rows)
+from core.errors import MESSAGES, BadInput, ConfigError, VssError, as_vss_error
+from orchestrator.cli.listing import LISTS, VOLUME_COLUMNS, mark_unusable, resolve_all, select, volume_rows
 from orchestrator.cli.secret_input import typed_secret
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
 from orchestrator.configedit import read_values, set_values
-from orchestrator.errors import MESSAGES, ConfigError, VssError, as_vss_error
 from orchestrator.output import emit, error_line, human_size, warn
 
 PROG = "inspurvcfg"
