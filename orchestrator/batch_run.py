@@ -17,12 +17,12 @@ from typing import Any
 import structlog
 
 from adapters.host.dataendpoint import DataEndpoint
+from core.errors import CASCADE_RESTORED, MESSAGES, VssError, as_vss_error
+from core.records import SetOptions
 from orchestrator.batch import (NO_HOST, NO_VOLUME, OFFLINE, VALUE, Batch, BatchError, Create, Job,
                                 Restore, Write)
 from orchestrator.config import Config
 from orchestrator.consumers import data_endpoint
-from orchestrator.errors import CASCADE_RESTORED, MESSAGES, VssError, as_vss_error
-from orchestrator.records import SetOptions
 from orchestrator.volumes import candidates, resolve
 from states.delete import DeleteLifecycle, Item
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.cim.model import Volume
 from core.ids import volume_uid
-from states.ports import ArrayPort
+from core.model import Volume
+from core.ports import ArrayPort
 
 
 def resolve(volumes: Sequence[Volume], ident: str) -> Volume | None:

@@ -1,6 +1,6 @@
 """The array over SMI-S (CIM-XML) with pywbem: one small method per array operation.
 
-Implements states.ports.ArrayPort for the SVC-family CIM agent (IBMTSSVC_* classes,
+Implements core.ports.ArrayPort for the SVC-family CIM agent (IBMTSSVC_* classes,
 see ../shared/reference/smis-cim.md). Thin on purpose: no business rules, only the CIM
 calls with typed parameters, job polling, and failures turned into ArrayCallError
 with the manual's codes (adapters/cim/errors.py).
@@ -27,12 +27,12 @@ from pywbem import CIMInstanceName, Uint16, Uint64
 
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport, open_connection
-from adapters.cim.jobs import STALL_S, wait_job
-from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOP_OLDER, STOPPED,
-                                STOPPING, ArrayCallError, AttachRefused, FcMap, Group, Host, Identity,
-                                Volume)
+from adapters.cim.jobs import wait_job
+from core.errors import ArrayCallError, AttachRefused
+from core.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, STOP_OLDER, FcMap,
+                        Group, Host, Identity, Volume)
 from core import ids
-from core.poll import DeadlinePassed, FuncClock, Pending, Stalled, poll_until
+from core.poll import DeadlinePassed, FuncClock, Pending, poll_until
 
 log = structlog.get_logger("vssorch.cim")
 
@@ -654,15 +654,13 @@ class CimArray:
                 return None
             if state != PREPARING:
                 raise ArrayCallError(code, f"{what}: it is {state}, not prepared")
-            return Pending(inst.get("Progress"))
+            return Pending()     # no progress is reported while preparing (see jobs.py)
         try:
             poll_until(probe, clock=FuncClock(self._clock, self._sleep), interval=self._poll_s,
-                       deadline=self._job_timeout_s, stall=STALL_S, what=what)
+                       deadline=self._job_timeout_s, what=what)
         except DeadlinePassed:
             raise ArrayCallError(code, f"{what}: it did not finish preparing within "
                                        f"{self._job_timeout_s:.0f} s") from None
-        except Stalled:
-            raise ArrayCallError(code, f"{what}: it stood still in preparing for {STALL_S:.0f} s") from None
 
     def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
         code, what = E.RESTORE_PREPARE if restore else E.WITHDRAW_FAILED, f"preparing mapping {map_id}"

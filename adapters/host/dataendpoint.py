@@ -13,20 +13,18 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from adapters.host.base import HostError
+from core.errors import INTERNAL
 
-# The manual's codes a failure carries (adapters may not import orchestrator/errors.py).
-CANNOT_CONNECT = 3002
-INTERNAL = 4001
+CANNOT_CONNECT = 3002       # the manual's "the CIM client cannot connect"
 
 
 class DataEndpointError(HostError):
-    """The endpoint refused (`status`: its HTTP status; code 4001) or could not be
-    reached (status None; code 3002)."""
+    """The endpoint refused (`status`: its HTTP status; the family's 4001) or could not
+    be reached (status None; 3002)."""
 
     def __init__(self, detail: str, status: int | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.status = detail, status
-        self.code = INTERNAL if status is not None else CANNOT_CONNECT
+        super().__init__(detail, code=INTERNAL if status is not None else CANNOT_CONNECT)
+        self.status = status
 
 
 class DataEndpoint:

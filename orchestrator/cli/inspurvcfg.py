@@ -13,11 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from core.errors import BadInput, ConfigError, VssError, as_vss_error
 from orchestrator import logs
 from orchestrator.cli import vcfg_settings, vcfg_volumes  # noqa: F401 - they register the verbs
-from orchestrator.cli.listing import BadInput
-from orchestrator.cli.vcfg_base import PROG, VERBS, UsageError, array_error
-from orchestrator.errors import MESSAGES, ConfigError, VssError
+from orchestrator.cli.vcfg_base import PROG, VERBS, UsageError
 from orchestrator.output import error_line
 
 
@@ -69,9 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:        # an adapter's error, or a bug: still one line, never a traceback
-        code = getattr(exc, "code", None)
-        error = array_error(exc) if code in MESSAGES else VssError(4001, f"{type(exc).__name__}: {exc}")
-        return _fail(str(error), 1)
+        return _fail(str(as_vss_error(exc)), 1)
     return 0
 
 

@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.errors import VssError, as_vss_error
 from orchestrator import passwords
 from orchestrator.config import PARAMS, Config, Param, config_path, load_config
-from orchestrator.errors import VssError, as_vss_error
 from orchestrator.output import warn
 
 PROG = "inspurvcfg"

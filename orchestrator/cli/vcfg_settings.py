@@ -8,12 +8,12 @@ import argparse
 import os
 from pathlib import Path
 
+from core.errors import VssError
 from orchestrator.cli.secret_input import typed_secret
 from orchestrator.cli.vcfg_base import (AFTER_SET, PROG, UsageError, after_set, array_error, connect, load,
                                         verb)
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param
 from orchestrator.configedit import read_values, set_values
-from orchestrator.errors import VssError
 from orchestrator.output import warn
 
 

@@ -8,11 +8,10 @@ import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
 
-from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
-                                      resolve_all, select, volume_rows)
+from core.errors import BadInput, VssError
+from orchestrator.cli.listing import LISTS, VOLUME_COLUMNS, mark_unusable, resolve_all, select, volume_rows
 from orchestrator.cli.vcfg_base import array_error, connect, load, verb
 from orchestrator.config import Config
-from orchestrator.errors import VssError
 from orchestrator.output import emit, human_size
 
 
