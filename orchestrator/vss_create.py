@@ -6,7 +6,7 @@ on the array changes. The engine keeps its own lifecycle files next to the phase
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import structlog
 
@@ -27,7 +27,7 @@ class SetCreation:
 
     book: PhaseBook
     orch: Orchestrator
-    _engine: Callable[..., object]
+    _engine: Callable[..., Any]
 
     def _run(self, s: SnapshotSet, call: str, fn: Callable[[], object], write: bool = True):
         """Run one engine step; a failure leaves the set aborted (the engine rolled back).
