@@ -22,7 +22,7 @@ from orchestrator.records import Shadow, ShadowSet
 from orchestrator.vss_book import PhaseBook
 from orchestrator.vss_create import SetCreation
 from orchestrator.vss_luns import LunChange, describe, volume_uids
-from orchestrator.vss_phases import ENGINE_PHASES, FINISHED, Phase
+from orchestrator.vss_phases import FINISHED, Phase
 from orchestrator.vss_types import MAX_VOLUMES, Attr, HResult, LunInfo, VssFault, context_problem, fault_of, manual_error
 
 log = structlog.get_logger("vssorch.vss")
@@ -266,12 +266,4 @@ class VssProvider(SetCreation):
         return {"sets": out}
 
     def _forget_gone(self, at_load: bool = False) -> None:
-        """Drop the phase files of finished sets the engine no longer has; at load also
-        those aborted before, and mark a set being created whose lifecycle is gone as
-        aborted (a cleanup rolled it back)."""
-        alive = {r.set_id for r in self.orch.sets()}
-        for key, s in self.book.sets():
-            if (s.phase in FINISHED and s.set_id not in alive) or (at_load and s.phase is Phase.ABORTED):
-                self.book.files.delete(key)
-            elif at_load and s.phase in ENGINE_PHASES and s.set_id not in alive:
-                self.book.mark_rolled_back(s)
+        self.book.forget_gone({r.set_id for r in self.orch.sets()}, at_load)

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import structlog
 
 from orchestrator.recovery import RecoveryStore
-from orchestrator.vss_phases import ENGINE_PHASES, Phase, SnapshotSet, accepts, advance, allowed
+from orchestrator.vss_phases import ENGINE_PHASES, FINISHED, Phase, SnapshotSet, accepts, advance, allowed
 from orchestrator.vss_types import HResult, VssFault
 
 log = structlog.get_logger("vssorch.vss")
@@ -81,3 +81,13 @@ class PhaseBook:
         log.warning("vss set rolled back outside the service", set_id=s.set_id, phase=s.phase.value)
         advance(s, "rolled_back")
         self.save(s)
+
+    def forget_gone(self, alive: set[str], at_load: bool = False) -> None:
+        """Drop the files of finished sets the engine no longer has (`alive`: the sets it
+        has); at load also those aborted before, and mark a set being created whose
+        lifecycle is gone as rolled back (a cleanup rolled it back)."""
+        for key, s in self.sets():
+            if (s.phase in FINISHED and s.set_id not in alive) or (at_load and s.phase is Phase.ABORTED):
+                self.files.delete(key)
+            elif at_load and s.phase in ENGINE_PHASES and s.set_id not in alive:
+                self.mark_rolled_back(s)
