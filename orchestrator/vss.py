@@ -130,10 +130,8 @@ class VssProvider(SetCreation):
     def FillInLunInfo(self, device_name: str, lun: LunInfo) -> dict:
         """Complete the LUN information of a disk VSS sees, if the disk is ours."""
         uid = None if lun.virtual else lun.uid
-        vol = None
-        if uid:
-            vol = self._engine("FillInLunInfo", lambda: self.orch.volumes([uid])).get(uid)
-        if vol is None:
+        vol = self._engine("FillInLunInfo", lambda: self.orch.volumes([uid])).get(uid) if uid else None
+        if uid is None or vol is None:
             return {"supported": False, "lun": lun.to_json()}
         return {"supported": True, "lun": describe(uid, lun).to_json(), "volume": vol.name}
 
@@ -155,10 +153,11 @@ class VssProvider(SetCreation):
         records.sort(key=lambda r: r.commit_time or 0, reverse=True)
         out = []
         for uid in uids:
-            hit = next(((r, s) for r in records for s in r.shadows if s.source_uid == uid and s.target_uid), None)
-            if hit is None:
+            target = next((s.target_uid for r in records for s in r.shadows if s.source_uid == uid and s.target_uid),
+                          None)
+            if target is None:
                 raise VssFault(HResult.VSS_E_OBJECT_NOT_FOUND, f"{call}: LUN {uid} has no shadow copy", 711)
-            out.append(describe(hit[1].target_uid).to_json())
+            out.append(describe(target).to_json())
         return {"luns": out}
 
     def LocateLuns(self, luns: Sequence[LunInfo]) -> dict:
@@ -239,7 +238,7 @@ class VssProvider(SetCreation):
                 if shadow.shadow_id not in removed:
                     removed += self._engine(call, lambda: self.orch.restore(shadow.shadow_id))
         self._forget_gone()
-        out = {"status": "finished", "removed": removed}
+        out: dict[str, object] = {"status": "finished", "removed": removed}
         newer = [i for i in removed if i not in {s.shadow_id for _, s in hits}]
         if newer:       # manual 5.1: restoring in a cascade deletes the newer shadow copies too
             out.update(code=CASCADE_RESTORED, message=MESSAGES[CASCADE_RESTORED], cascaded=newer)

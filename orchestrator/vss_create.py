@@ -6,7 +6,7 @@ on the array changes. The engine keeps its own lifecycle files next to the phase
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import structlog
 
@@ -26,8 +26,10 @@ class SetCreation:
     `orch` and `_engine`."""
 
     book: PhaseBook
-    orch: Orchestrator
     _engine: Callable[..., Any]
+    if TYPE_CHECKING:
+        @property
+        def orch(self) -> Orchestrator: ...
 
     def _run(self, s: SnapshotSet, call: str, fn: Callable[[], object], write: bool = True):
         """Run one engine step; a failure leaves the set aborted (the engine rolled back).

@@ -110,3 +110,20 @@ def test_one_row_per_state_and_trigger_and_only_known_states():
     known = {*fs.STATES, fs.DELETED}
     assert all(m.source in fs.STATES and m.dest in known for m in fs.MOVES)
     assert set(fs.EVENT.values()) <= {m.trigger for m in fs.MOVES if m.event}
+
+
+def test_a_member_leaves_its_group_only_standing_still(array):
+    fc = array.fc
+    s, t = array.volume(), array.volume()
+    m = fc.create_mapping(s, t, copy_rate=0)
+    g = fc.create_group()
+    fc.add_to_group(g, m)
+    fc.start_group(g, prepare=True)
+    array.clock.tick(PREPARE_SECONDS)
+    assert fc.mapping(m).state == fs.COPYING and (fs.COPYING, "leave_group") not in fs.TRANSITIONS
+    refused(rc.INVALID_STATE, fc.remove_from_group, g, m)
+    assert fc.mapping(m).group_id == g
+    fc.stop_group(g, force=True)
+    assert fc.mapping(m).state == fs.STOPPED and (fs.STOPPED, "leave_group") in fs.TRANSITIONS
+    fc.remove_from_group(g, m)
+    assert fc.mapping(m).group_id is None
