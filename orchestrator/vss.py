@@ -16,9 +16,9 @@ from typing import Callable, Sequence
 
 import structlog
 
+from core.errors import CASCADE_RESTORED, MESSAGES
+from core.records import Shadow, ShadowSet
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import CASCADE_RESTORED, MESSAGES
-from orchestrator.records import Shadow, ShadowSet
 from orchestrator.vss_book import PhaseBook
 from orchestrator.vss_create import SetCreation
 from orchestrator.vss_luns import LunChange, describe, volume_uids

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import structlog
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.vss_book import PhaseBook
 from orchestrator.vss_luns import volume_uids
 from orchestrator.vss_phases import Phase, SnapshotSet, accepts, advance

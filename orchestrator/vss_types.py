@@ -12,9 +12,9 @@ import enum
 import re
 from dataclasses import asdict, dataclass, field
 
+from core.errors import MESSAGES, CodedError, VssError, as_vss_error
 from core.ids import volume_uid
-from orchestrator.errors import MESSAGES, VssError
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 
 
 class Attr(enum.IntFlag):
@@ -107,12 +107,7 @@ class VssFault(Exception):
 def manual_error(exc: BaseException) -> VssError | None:
     """The manual's error an engine or array failure carries (array errors reach the
     provider directly from lookups such as supported()), or None for a bug."""
-    if isinstance(exc, VssError):
-        return exc
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and code in MESSAGES:
-        return VssError(code, getattr(exc, "detail", None) or str(exc))
-    return None
+    return as_vss_error(exc) if isinstance(exc, CodedError) else None
 
 
 def fault_of(exc: VssError) -> VssFault:

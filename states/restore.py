@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
+from core.errors import VssError
+from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
 from core.poll import Pending
-from orchestrator.errors import VssError
 from states.context import Context
 from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
