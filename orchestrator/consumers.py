@@ -1,6 +1,6 @@
 """Where shown targets end up: this host itself, the ESXi VM it runs in, or the Hyper-V VM.
 
-Each consumer answers the lifecycles' four questions (states/context.py Consumer): which
+Each consumer answers the lifecycles' four questions (core/ports.py Consumer): which
 initiators the array must map to, what to do once LUNs are mapped (find them, attach them
 to the VM, bring them online), what to do before they are unmapped (take them offline,
 detach them from the VM; manual 5.1: the pRDM goes before the mapping), and after.
@@ -17,14 +17,18 @@ import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import structlog
 
-from adapters.host.base import HostError, HostStorage, Initiators
+from adapters.host.base import HostError
+from core.ports import HostStorage, Initiators
 from orchestrator.config import Config
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.protocol import Path, choose_path
+
+if TYPE_CHECKING:
+    from adapters.host.dataendpoint import DataEndpoint
 
 log = structlog.get_logger("vssorch.consumers")
 
@@ -314,16 +318,23 @@ def local_storage(config: Config) -> HostStorage:
         if not config.sim_initiator:
             raise VssError(1004, "simInitiator is not set: hostAdapter sim needs the initiator "
                            "this host uses on the embedded array")
-        scheme = "https" if config.using_ssl else "http"
-        return SimulatedHost(f"{scheme}://{config.cimom_host}:{config.cimom_port}", config.sim_initiator,
-                             config.state_dir / "sim-host", auth=(config.username, config.password),
-                             ca_file=str(config.ca_file) if config.ca_file else None)
+        return SimulatedHost(data_endpoint(config), config.sim_initiator, config.state_dir / "sim-host")
     if kind == "windows":
         from adapters.host.powershell import LocalRunner
         from adapters.host.windows import WindowsHost
         return WindowsHost(LocalRunner())
     from adapters.host.linux import LinuxHost
     return LinuxHost()
+
+
+def data_endpoint(config: Config) -> DataEndpoint:
+    """The embedded array's data endpoint, reached as the configuration reaches the array:
+    hostAdapter sim's disks, and the byte checks of batch files and testsnapshot."""
+    from adapters.host.dataendpoint import DataEndpoint
+    scheme = "https" if config.using_ssl else "http"
+    return DataEndpoint(f"{scheme}://{config.cimom_host}:{config.cimom_port}",
+                        auth=(config.username, config.password),
+                        ca_file=str(config.ca_file) if config.ca_file else None)
 
 
 def consumer_from_config(config: Config):

@@ -3,7 +3,8 @@
 Modelled on Microsoft's published types (../shared/reference/vss-provider.md):
 VDS_LUN_INFORMATION (LunInfo) with its storage device id descriptor (page 0x83
 identifiers, Identifier) and interconnects, the snapshot attribute bits and the contexts
-built from them, and the HRESULTs a provider returns. Nothing here talks to the array.
+built from them (and the engine's set options they mean), and the HRESULTs a provider
+returns (and which one each of the manual's errors becomes). Nothing here talks to the array.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import enum
 import re
 from dataclasses import asdict, dataclass, field
 
-from orchestrator.errors import MESSAGES
+from core.errors import MESSAGES, CodedError, VssError, as_vss_error
+from core.ids import volume_uid
+from core.records import SetOptions
 
 
 class Attr(enum.IntFlag):
@@ -46,6 +49,28 @@ CONTEXTS: dict[str, int] = {
 ALL_ATTRS = sum(a.value for a in Attr)
 # A provider never sees these set by a requestor: they describe what already exists.
 RESULT_ONLY = Attr.IMPORTED | Attr.EXPOSED_LOCALLY | Attr.EXPOSED_REMOTELY | Attr.HARDWARE_ASSISTED
+MAX_VOLUMES = 64               # VSS's own limit for one snapshot set
+
+
+def options_of(context: int) -> SetOptions:
+    """The engine's set options for a VSS context (attribute bits)."""
+    attrs = Attr(context)
+    return SetOptions(transportable=bool(attrs & Attr.TRANSPORTABLE),
+                      persistent=bool(attrs & (Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)),
+                      # a copy-on-write (differential) copy is our rate-0 mapping
+                      copy_rate=0 if attrs & Attr.DIFFERENTIAL else None)
+
+
+def context_problem(context) -> str | None:
+    if not isinstance(context, int) or isinstance(context, bool) or context < 0:
+        return "the context must be a non-negative integer of attribute bits"
+    if context & ~ALL_ATTRS:
+        return f"unknown attribute bits 0x{context & ~ALL_ATTRS:X}"
+    if context & RESULT_ONLY:
+        return f"attributes {Attr(context & RESULT_ONLY)!s} describe existing shadow copies"
+    if context & Attr.DIFFERENTIAL and context & Attr.PLEX:
+        return "a shadow copy is either differential or plex"
+    return None
 
 
 class HResult(enum.IntEnum):
@@ -79,6 +104,19 @@ class VssFault(Exception):
                 "code": self.code, "error": str(self)}
 
 
+def manual_error(exc: BaseException) -> VssError | None:
+    """The manual's error an engine or array failure carries (array errors reach the
+    provider directly from lookups such as supported()), or None for a bug."""
+    return as_vss_error(exc) if isinstance(exc, CodedError) else None
+
+
+def fault_of(exc: VssError) -> VssFault:
+    """The HRESULT VSS gets for one of the manual's errors."""
+    hr = {3007: HResult.VSS_E_INSUFFICIENT_STORAGE, 711: HResult.VSS_E_OBJECT_NOT_FOUND,
+          201: HResult.VSS_E_VOLUME_NOT_SUPPORTED_BY_PROVIDER}.get(exc.code, HResult.VSS_E_PROVIDER_VETO)
+    return VssFault(hr, exc.detail or exc.message, exc.code)
+
+
 # VDS_STORAGE_BUS_TYPE values this product tells apart: disks on a virtual bus are VHDs
 # or hypervisor virtual disks, never one of our LUNs (manual 5.1: virtual disks unsupported).
 BUS_TYPES = {"unknown": 0, "scsi": 1, "fibre": 6, "iscsi": 9, "sas": 10, "sata": 11,
@@ -92,10 +130,8 @@ UID = re.compile(r"^[0-9A-F]{32}$")
 
 def clean_uid(text: str) -> str | None:
     """A page 0x83 NAA id in our one spelling (32 hex, upper case), or None."""
-    t = re.sub(r"[\s:-]", "", str(text)).upper()
-    if t.startswith("NAA."):
-        t = t[4:]
-    return t if UID.match(t) else None
+    uid = volume_uid(re.sub(r"[\s:-]", "", str(text)))     # the shim may group the bytes
+    return uid if uid is not None and UID.match(uid) else None
 
 
 @dataclass
@@ -192,48 +228,3 @@ def _sub(cls, data):
     if not all(isinstance(v, str) for v in data.values()):
         raise ValueError(f"{cls.__name__.lower()} fields must be strings")
     return cls(**data)
-
-
-class Phase(str, enum.Enum):
-    """Where a snapshot set is in the creation sequence (VSS's order of calls)."""
-
-    PREPARING = "preparing"            # BeginPrepareSnapshot called at least once
-    PREPARED = "prepared"              # EndPrepareSnapshots done: all heavy work done
-    PRECOMMITTED = "precommitted"      # writers frozen
-    COMMITTED = "committed"            # the point in time exists
-    POSTCOMMITTED = "postcommitted"    # writers thawed; the set exists
-    FINAL = "final"                    # PostFinalCommitSnapshots returned
-    ABORTED = "aborted"
-
-
-# Which phase each creation callback needs, and the phase it leaves.
-ORDER: dict[str, tuple[tuple[Phase | None, ...], Phase]] = {
-    "BeginPrepareSnapshot": ((None, Phase.PREPARING), Phase.PREPARING),
-    "EndPrepareSnapshots": ((Phase.PREPARING,), Phase.PREPARED),
-    "PreCommitSnapshots": ((Phase.PREPARED,), Phase.PRECOMMITTED),
-    "CommitSnapshots": ((Phase.PRECOMMITTED,), Phase.COMMITTED),
-    "PostCommitSnapshots": ((Phase.COMMITTED,), Phase.POSTCOMMITTED),
-    "PreFinalCommitSnapshots": ((Phase.POSTCOMMITTED,), Phase.POSTCOMMITTED),
-    "PostFinalCommitSnapshots": ((Phase.POSTCOMMITTED,), Phase.FINAL),
-}
-
-
-@dataclass
-class SnapshotSet:
-    """What the provider keeps of a set between callbacks: VSS's ids, the context, and
-    which snapshot id stands for which source LUN."""
-
-    set_id: str
-    context: int
-    phase: Phase
-    snapshots: dict[str, str] = field(default_factory=dict)      # snapshot id -> source UID
-    devices: dict[str, str] = field(default_factory=dict)        # snapshot id -> device name
-
-    def to_json(self) -> dict:
-        return {"set_id": self.set_id, "context": self.context, "phase": self.phase.value,
-                "snapshots": self.snapshots, "devices": self.devices}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "SnapshotSet":
-        return cls(data["set_id"], int(data["context"]), Phase(data["phase"]),
-                   dict(data["snapshots"]), dict(data.get("devices", {})))

@@ -19,9 +19,10 @@ from . import returncodes as rc
 from .cascade import grains
 from .flashcopy_core import EngineCore, request
 from .flashcopy_rules import (  # noqa: F401  (re-exported: the engine's public names)
-    COPYING, GROUP_STATUS, IDLE, PREPARE_SECONDS, PREPARED, PREPARING, STOPPED, STOPPING,
-    SYNC_STATE, SYNCHRONIZED, TRANSITIONS, GroupView, MappingView, check_grain_size,
-    check_rate, check_stop_dependent, copy_speed, expect, expect_group, group_state)
+    GROUP_STATUS, PREPARE_SECONDS, SYNC_STATE, SYNCHRONIZED, GroupView, MappingView, check_grain_size,
+    check_rate, check_stop_dependent, copy_speed, expect_group, group_state)
+from .flashcopy_states import (  # noqa: F401  (re-exported)
+    COPYING, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, TRANSITIONS, expect, move, takes)
 from .flashcopy_store import MapRecord, ensure_schema  # noqa: F401
 from .returncodes import ArrayError
 
@@ -122,9 +123,8 @@ class FlashCopyEngine(EngineCore):
     def unprepare_mapping(self, map_id: int) -> None:
         """Clears a prepared state (and nothing else): the mapping is then stopped."""
         m = self._solo(map_id)
-        if (m.state, "unprepare") not in TRANSITIONS:
-            raise ArrayError(rc.INVALID_STATE, f"mapping {map_id} is {m.state}, not prepared")
-        self._halt(m)
+        expect(m, "unprepare")
+        self._halt(m, "unprepare")
 
     @request
     def stop_mapping(self, map_id: int, *, stop_dependent: int | None = None,
@@ -133,14 +133,15 @@ class FlashCopyEngine(EngineCore):
         mapping whose older dependents then read its target instead of cleaning."""
         check_stop_dependent(stop_dependent)
         m = self._solo(map_id)
-        expect(m, "split" if split else "force_stop" if force and m.state == STOPPING else "stop")
+        request = "split" if split else "force_stop" if force else "stop"
+        expect(m, request)
         if split and not self._complete(m):
             raise ArrayError(rc.FC_SPLIT_REFUSED, f"mapping {map_id} is not copied 100%: "
                                                   "only a complete mapping can be split")
         self._check_oldest(m, stop_dependent)
         self._stop_dependents(m, stop_dependent)
         if self._stops_current(m, stop_dependent):
-            self._halt(m, force=force, split=split)
+            self._halt(m, request)
 
     @request
     def delete_mapping(self, map_id: int, *, force: bool = False,
@@ -149,15 +150,16 @@ class FlashCopyEngine(EngineCore):
         a group is stopped only through its group (via_group)."""
         check_stop_dependent(stop_dependent)
         m = self._map(map_id)
-        if (m.state, "delete") not in TRANSITIONS:
-            if not force:
-                expect(m, "delete")
-            if m.state != STOPPED:          # a stopped one needs no stop (CMMVC5899E: force)
-                if not via_group:
-                    self._solo(map_id)
-                self._check_oldest(m, stop_dependent)
-                self._stop_dependents(m, stop_dependent)
-                self._halt(m, force=True)
+        if not force or (m.state, "delete") in TRANSITIONS:
+            move(m, "delete")
+        elif m.state == STOPPED:            # a stopped one needs no stop (CMMVC5899E: force)
+            move(m, "force_delete")
+        else:
+            if not via_group:
+                self._solo(map_id)
+            self._check_oldest(m, stop_dependent)
+            self._stop_dependents(m, stop_dependent)
+            self._halt(m, "force_delete")
         self._remove(m)
 
     @request
@@ -194,8 +196,7 @@ class FlashCopyEngine(EngineCore):
         m = self._map(map_id)
         if m.group_id != group_id:
             raise ArrayError(rc.NOT_IN_SET, f"mapping {map_id} is not in group {group_id}")
-        if m.state not in (IDLE, STOPPED):
-            raise ArrayError(rc.INVALID_STATE, f"mapping {map_id} is {m.state}")
+        expect(m, "leave_group")
         self._leave_group(m)
 
     @request
@@ -225,11 +226,11 @@ class FlashCopyEngine(EngineCore):
     @request
     def unprepare_group(self, group_id: int) -> None:
         members = self._group_members(group_id)
-        if not members or {m.state for m in members} != {PREPARED}:
+        if not members or not takes(members, "unprepare"):
             raise ArrayError(rc.INVALID_STATE, f"group {group_id} is "
                                                f"{group_state(members)}, not prepared")
         for m in members:
-            self._halt(m)
+            self._halt(m, "unprepare")
 
     @request
     def stop_group(self, group_id: int, *, stop_dependent: int | None = None,
@@ -241,7 +242,7 @@ class FlashCopyEngine(EngineCore):
         request = "force_stop" if force else "stop"
         if any(m.state == PREPARING for m in members):
             raise ArrayError(rc.FC_REFUSED[("stop", PREPARING)], f"group {group_id} is preparing")
-        busy = [m for m in members if (m.state, "stop") in TRANSITIONS or (m.state, request) in TRANSITIONS]
+        busy = [m for m in members if (m.state, request) in TRANSITIONS]
         if not busy:
             state = group_state(members)
             raise ArrayError(rc.FC_REFUSED.get(("stop", state), rc.INVALID_STATE),
@@ -252,7 +253,8 @@ class FlashCopyEngine(EngineCore):
             if m.state in (PREPARED, COPYING, STOPPING):   # a member's dependents may include it
                 self._stop_dependents(m, stop_dependent)
                 if self._stops_current(m, stop_dependent):
-                    self._halt(m, force=force)
+                    # one already stopping as another member's dependent ends stopped
+                    self._halt(m, "force_stop" if force or m.state == STOPPING else "stop")
 
     @request
     def delete_group(self, group_id: int, *, force: bool = False) -> None:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from . import returncodes as rc
 from .cascade import Cascade, full_mask, grain_count, total_grains
 from .flashcopy_rules import (
-    ACTIVE, COPYING, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY, EMPTY, EVENT, FAIL_IF_NOT_OLDEST,
-    GROUP_STATUS, IDLE, PREPARE_SECONDS, PREPARED, PREPARING, STOP_NEWER,
-    STOP_NEWER_AND_CURRENT, STOP_OLDER, STOPPED, TRANSITIONS, GroupView, MappingView,
+    ACTIVE, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY, EMPTY, FAIL_IF_NOT_OLDEST, GROUP_STATUS,
+    PREPARE_SECONDS, STOP_NEWER, STOP_NEWER_AND_CURRENT, STOP_OLDER, GroupView, MappingView,
     copy_speed, group_state, sync_state)
+from .flashcopy_states import COPYING, EVENT, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, expect, move
 from .flashcopy_store import MapRecord, MapStore, ensure_schema
 from .flashcopy_timeline import Timeline
 from .returncodes import ArrayError
@@ -73,20 +73,21 @@ class EngineCore:
 
     # ================================================================ transitions
     def _prepare(self, m: MapRecord, restore: bool, start: bool) -> None:
-        m.state = PREPARING
+        move(m, "prepare_start" if start else "prepare")
         m.until = self._now + PREPARE_SECONDS
         m.restore = restore
         m.start_pending = start
         self._touch(m)
 
-    def _start(self, m: MapRecord, at: float) -> None:
-        """The point in time: the target shows the source's content as of `at`."""
+    def _start(self, m: MapRecord, at: float, trigger: str = "start") -> None:
+        """The point in time: the target shows the source's content as of `at` (a start,
+        or the flush of a prepare a start waited for: flushed_start)."""
         m.restoring = self._is_active_source(m.target_id)
         m.held = m.held & ~m.dirty if m.incremental else 0
         m.dirty = 0
         self._casc.insert(m, m.source_id)
         self._content_replaced(m.target_id, m)
-        m.state = COPYING
+        move(m, trigger)
         m.start_time = at
         m.copy_time = at
         m.start_pending = False
@@ -98,10 +99,10 @@ class EngineCore:
             return
         if how == STOP_OLDER:
             for d in reversed(self._casc.older(m)):    # oldest first: nothing to clean
-                self._halt(d)
+                self._halt(d, "stop")
         elif how in (STOP_NEWER, STOP_NEWER_AND_CURRENT, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY):
             for n in self._casc.newer(m):
-                self._halt(n)
+                self._halt(n, "stop")
 
     def _stops_current(self, m: MapRecord, how: int | None) -> bool:
         """Whether a stop with StopDependentMaps `how` also stops m itself."""
@@ -114,15 +115,13 @@ class EngineCore:
             return bool(older or self._casc.newer(m))   # kept when it is the only one
         return True
 
-    def _halt(self, m: MapRecord, force: bool = False, split: bool = False) -> None:
-        """The array stops one mapping (asked for, or as a dependent)."""
+    def _halt(self, m: MapRecord, request: str) -> None:
+        """The array stops one mapping (asked for, or as a dependent): `request` is a
+        stop, force_stop, split, unprepare or force_delete row of the state table."""
         self._settle(m, self._casc.downstream(m.target_id))
-        if split:
+        if request == "split":
             self._casc.split(m)
-            m.state = TRANSITIONS[(m.state, "split")]
-            self._touch(m)
-            return
-        if m.state == COPYING:
+        elif m.state == COPYING:
             cleaned = self._casc.remove(m)
             m.until = self._now + cleaned * CHUNK / copy_speed(max(m.clean_rate, 1))
             self._content_replaced(m.target_id, m)
@@ -133,9 +132,8 @@ class EngineCore:
             self._casc.reset(m.target_id, m.held)
             m.start_pending = False
             self._content_replaced(m.target_id, m)
-        m.state = TRANSITIONS.get((m.state, "stop"), STOPPED)
-        if force or m.state == STOPPED:
-            m.state = STOPPED
+        move(m, request)
+        if m.state != STOPPING:
             m.until = None
         self._touch(m)
 
@@ -199,17 +197,18 @@ class EngineCore:
 
     def _fire(self, m: MapRecord, at: float) -> None:
         if m.state == PREPARING and m.start_pending:
-            self._start(m, at)
+            self._start(m, at, "flushed_start")
             return
         if m.state == COPYING:
             self._casc.fill(m, m.missing())     # the last grain, whatever float rounding says
             if self._casc.downstream(m.target_id) is not None:
                 return                          # 100%, but older targets read through it
             self._casc.remove(m)
-        m.state = TRANSITIONS[(m.state, EVENT[m.state])]
+        move(m, EVENT[m.state])
         m.until = None
         self._touch(m)
         if m.state == IDLE and m.autodelete:
+            move(m, "autodeleted")
             self._remove(m)
 
     # ================================================================ checks
@@ -245,11 +244,9 @@ class EngineCore:
         members = self._group_members(group_id)
         if m.group_id is not None:
             raise ArrayError(rc.ALREADY_IN_SET, f"mapping {m.id} is in group {m.group_id}")
-        if m.state not in (IDLE, STOPPED):
-            # chfcmap's refusals (CMMVC5913E..CMMVC5916E, CMMVC6240E) name every state but
-            # these two: a mapping changes group only while it stands still
-            raise ArrayError(rc.FC_REFUSED.get(("modify", m.state), rc.INVALID_STATE),
-                             f"mapping {m.id} is {m.state}")
+        # chfcmap's refusals (CMMVC5913E..CMMVC5916E, CMMVC6240E) name every state but
+        # idle_or_copied and stopped: a mapping changes group only while it stands still
+        expect(m, "join_group")
         state = group_state(members)
         if state not in (EMPTY, IDLE, STOPPED):
             raise ArrayError(rc.INVALID_STATE, f"group {group_id} is {state}")

@@ -1,43 +1,16 @@
-"""FlashCopy rules: the states, the state table, the DMTF values shown for them, the
-copy speeds, the views the engine answers with and the refusal checks that need
-nothing but a mapping's state (the engine is flashcopy.py)."""
+"""FlashCopy rules: the DMTF values shown for the states (the state table is
+flashcopy_states.py), the copy speeds, the views the engine answers with and the
+refusal checks that need nothing but a mapping's or a group's state (the engine is
+flashcopy.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from . import returncodes as rc
+from .flashcopy_states import COPYING, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, refusal, takes
 from .returncodes import ArrayError
 
-IDLE = "idle_or_copied"
-PREPARING = "preparing"
-PREPARED = "prepared"
-COPYING = "copying"
-STOPPING = "stopping"
-STOPPED = "stopped"
 EMPTY = "empty"          # groups only
-
-# (state, request or array event) -> next state. A request whose pair is absent is
-# refused with the CLI's message for that state (returncodes.FC_REFUSED); delete also
-# accepts any state with force (stop first).
-TRANSITIONS: dict[tuple[str, str], str | None] = {
-    (IDLE, "prepare"): PREPARING,
-    (STOPPED, "prepare"): PREPARING,
-    (IDLE, "prepare_start"): PREPARING,      # Resync with Force (startfcmap -prep): starts
-    (STOPPED, "prepare_start"): PREPARING,   # once flushed; without Force CMMVC5905E/5908E
-    (PREPARED, "start"): COPYING,
-    (PREPARED, "unprepare"): STOPPED,  # only a prepared state is cleared
-    (PREPARED, "stop"): STOPPED,       # target content is then only the grains it holds
-    (COPYING, "stop"): STOPPING,       # cleaned at once; stopping lasts the cleaning time
-    (STOPPING, "force_stop"): STOPPED,  # stop -force again: skip the rest of the cleaning
-    (COPYING, "split"): IDLE,          # 100% copied: older targets now read this target
-    (IDLE, "delete"): None,            # stopped: only with force (CMMVC5899E)
-    # array events
-    (PREPARING, "flushed"): PREPARED,  # COPYING instead when a start is pending
-    (COPYING, "copied"): IDLE,         # once no older target depends on it; or deleted
-                                       # when autodelete
-    (STOPPING, "cleaned"): STOPPED,
-}
 
 # DMTF SyncState of IBMTSSVC_LocalStorageSynchronized for each SVC state.
 SYNC_STATE = {
@@ -78,7 +51,6 @@ _STOP_DEPENDENT = {None, STOP_NEWER, STOP_NEWER_AND_CURRENT, DO_NOT_STOP_CURRENT
 PREPARE_SECONDS = 2.0        # the array flushing its cache
 GRAIN_SIZES = (64, 256)
 ACTIVE = (COPYING, STOPPING)   # SVC's "active": a target of such a map needs restore
-EVENT = {PREPARING: "flushed", COPYING: "copied", STOPPING: "cleaned"}
 
 
 def copy_speed(rate: int) -> float:
@@ -117,11 +89,6 @@ class GroupView:
     members: tuple[int, ...]       # mapping ids
 
 
-class Stateful(Protocol):
-    id: int
-    state: str
-
-
 def sync_state(state: str, complete: bool) -> int:
     return SYNCHRONIZED if state == IDLE and complete else SYNC_STATE[state]
 
@@ -131,31 +98,16 @@ def group_state(members: list) -> str:
     return next((s for s in _GROUP_STATE_ORDER if s in states), EMPTY)
 
 
-def _refused(request: str, state: str) -> int:
-    """The CLI's refusal of a request in a state (prepare_start and force_stop are
-    start and stop with Force)."""
-    verb = {"prepare_start": "start", "force_stop": "stop", "split": "stop"}.get(request, request)
-    return rc.FC_REFUSED.get((verb, state), rc.INVALID_STATE)
-
-
-def expect(m: Stateful, request: str) -> None:
-    if (m.state, request) not in TRANSITIONS:
-        raise ArrayError(_refused(request, m.state), f"cannot {request} mapping {m.id}: it is {m.state}")
-
-
 def expect_group(group_id: int, members: list, request: str) -> None:
-    """Group prepare/start need every member in one startable condition, so that all
-    of them reach the start at the same instant; from idle or stopped a start needs
-    the prepare first (Force)."""
-    states = {m.state for m in members}
-    if not states and request != "prepare":
+    """A group request needs every member in a state the table takes it in, so that all
+    of them reach the start at the same instant; a start with Force (prepare_start) of
+    a prepared group starts it now."""
+    if not members and request != "prepare":
         raise ArrayError(rc.FC_GROUP_EMPTY_START, f"group {group_id} has no mappings")
-    if request in ("start", "prepare_start") and states == {PREPARED}:
-        return
-    if states and states <= {IDLE, STOPPED} and request in ("prepare", "prepare_start"):
+    if members and (takes(members, request) or (request == "prepare_start" and takes(members, "start"))):
         return
     state = group_state(members)
-    raise ArrayError(_refused(request, state), f"cannot {request} group {group_id}: it is {state}")
+    raise ArrayError(refusal(request, state), f"cannot {request} group {group_id}: it is {state}")
 
 
 def check_rate(rate: int) -> None:

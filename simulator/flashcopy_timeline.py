@@ -19,7 +19,8 @@ import itertools
 from collections import Counter
 
 from .cascade import Cascade, grain_count, lowest_grains
-from .flashcopy_rules import COPYING, PREPARING, STOPPING, copy_speed
+from .flashcopy_rules import copy_speed
+from .flashcopy_states import COPYING, PREPARING, STOPPING
 from .flashcopy_store import MapRecord
 from .voldata import CHUNK
 

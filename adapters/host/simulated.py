@@ -13,39 +13,32 @@ are the host's LUNs in SCSI id order. A UID names a LUN as well.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
-import requests
-
-from adapters.host.base import (Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock,
-                                VolumeNotFound, normalize_naa, normalize_wwpn)
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
+from adapters.host.dataendpoint import DataEndpoint
+from core.files import atomic_write
+from core.ids import volume_uid
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 _LETTER = re.compile(r"^([D-Zd-z]):\\?$")
 _FIRST_LETTER = ord("D")
 
 
 class SimulatedHost(PollingWaits):
-    """`url`: the embedded array (http[s]://host:port); `initiator`: this host's WWPN or
-    IQN as the array knows it; `auth`: the array's user and password (its endpoints all
-    ask for them); `ca_file`: the array certificate's CA for https."""
+    """`array`: the embedded array's data endpoint, or its URL (http[s]://host:port) with
+    `auth` (the array's user and password) and `ca_file` (its certificate's CA for https);
+    `initiator`: this host's WWPN or IQN as the array knows it."""
 
-    def __init__(self, url: str, initiator: str, state_dir: Path, *, auth: tuple[str, str] | None = None,
-                 ca_file: str | None = None,
-                 clock: Clock | None = None, poll_s: float = 0.05, timeout_s: float = 30.0) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, array: str | DataEndpoint, initiator: str, state_dir: Path, *,
+                 auth: tuple[str, str] | None = None, ca_file: str | None = None,
+                 clock: Clock | None = None, poll_s: float = 0.05) -> None:
+        self.data = array if isinstance(array, DataEndpoint) else DataEndpoint(array, auth=auth, ca_file=ca_file)
         self.initiator = initiator.strip()
         self.state_dir = Path(state_dir)
         self.clock = clock or SystemClock()
         self.poll_s = poll_s
-        self.timeout_s = timeout_s
-        self._http = requests.Session()
-        self._http.trust_env = False      # a CA bundle from the environment must not replace ca_file
-        self._http.verify = ca_file or True
-        self._http.headers["X-Initiator"] = self.initiator
-        self._http.auth = auth
 
     # ------------------------------------------------------------ what the host is
     def initiators(self) -> Initiators:
@@ -58,7 +51,7 @@ class SimulatedHost(PollingWaits):
 
     def luns(self) -> list[dict]:
         """What the array maps to this host now: uid, size, scsi_id (SCSI id order)."""
-        return self._get("/data").json()
+        return self.data.luns(self.initiator)
 
     def volume_to_disk(self, volume: str) -> DiskId:
         text = volume.strip()
@@ -71,7 +64,7 @@ class SimulatedHost(PollingWaits):
                                      f"{len(luns)} array disk(s), D: onwards)")
             uid = luns[index]["uid"]
         else:
-            uid = normalize_naa(text) or ""
+            uid = volume_uid(text) or ""
             if uid not in {lun["uid"] for lun in luns}:
                 raise VolumeNotFound(f"no volume {volume!r} on this host")
         return DiskId(self._devices().get(uid, {}).get("device") or f"lun:{uid}", uid, uid)
@@ -115,30 +108,17 @@ class SimulatedHost(PollingWaits):
     # ------------------------------------------------------------ block I/O
     def read(self, uid: str, offset: int, length: int) -> bytes:
         self._require_online(uid)
-        return self._get(f"/data/{uid.upper()}", offset=offset, length=length).content
+        return self.data.read(self.initiator, uid.upper(), offset, length)
 
     def write(self, uid: str, offset: int, data: bytes) -> None:
         self._require_online(uid)
-        self._call("PUT", f"/data/{uid.upper()}", data, offset=offset)
+        self.data.write(self.initiator, uid.upper(), offset, data)
 
     def _require_online(self, uid: str) -> None:
         if not self.is_online(uid):
             raise HostError(f"disk {uid} is not online on this host")
 
-    # ------------------------------------------------------------ plumbing
-    def _get(self, path: str, **query) -> requests.Response:
-        return self._call("GET", path, None, **query)
-
-    def _call(self, verb: str, path: str, body: bytes | None, **query) -> requests.Response:
-        try:
-            reply = self._http.request(verb, self.url + path, params=query or None, data=body,
-                                       timeout=self.timeout_s)
-        except requests.RequestException as exc:
-            raise HostError(f"the embedded array's data endpoint {self.url}: {type(exc).__name__}") from None
-        if reply.status_code >= 400:
-            raise HostError(f"{verb} {path}: {reply.status_code} {reply.text.strip()[:200]}")
-        return reply
-
+    # ------------------------------------------------------------ device table
     @property
     def _table_path(self) -> Path:
         return self.state_dir / "devices.json"
@@ -151,10 +131,7 @@ class SimulatedHost(PollingWaits):
 
     def _save(self, table: dict[str, dict]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".devices-")
-        with os.fdopen(fd, "w") as out:
-            json.dump(table, out, indent=1, sort_keys=True)
-        os.replace(tmp, self._table_path)
+        atomic_write(self._table_path, json.dumps(table, indent=1, sort_keys=True))
 
 
 def _next_device(used: set[str]) -> str:

@@ -1,5 +1,5 @@
 """`vssorch batch FILE.yaml [--report FILE.json] [--check] [--json]`: run a batch file
-(orchestrator/batch.py).
+(orchestrator/batch.py, orchestrator/batch_run.py).
 
 Exit 0 when every job ran, 1 when one failed (it was undone and the rest skipped),
 2 when the file or the command line is wrong (nothing ran).
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import VssError, as_vss_error
+from core.errors import VssError, as_vss_error
 from orchestrator.output import Progress, emit, guarded
 
 COLUMNS = (("name", "JOB"), ("action", "ACTION"), ("result", "RESULT"), ("requests", "REQUESTS"),
@@ -57,17 +57,18 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from orchestrator import batch as batches      # its YAML checker and data client: only here
+    from orchestrator import batch as batches      # the YAML checker: only here
     batch = batches.load(Path(args.file))          # no array touched before this passes
     report_path = Path(args.report) if args.report else None
     if report_path is not None:
         check_report_path(report_path)
     config = load_config(config_path(args.config))
+    from orchestrator import batch_run
     from orchestrator.engine import Orchestrator
     orch = Orchestrator.from_config(config)
     progress = Progress()
-    runner = batches.Runner(batch, orch, say=(lambda t: None) if args.json else print,
-                            progress=progress.update)
+    runner = batch_run.Runner(batch, orch, say=(lambda t: None) if args.json else print,
+                              progress=progress.update)
     try:
         runner.check_names()
     except Exception as exc:        # noqa: BLE001 - the array's refusal (5, 3002, ...) with its code
@@ -86,7 +87,7 @@ def _run(args) -> int:
         outcomes = runner.run()
     finally:
         progress.done()
-    report = batches.report(batch, outcomes, started)
+    report = batch_run.report(batch, outcomes, started)
     if report_path is not None:
         try:
             report_path.write_text(json.dumps(report, indent=1, default=str) + "\n")

@@ -1,9 +1,11 @@
 """`vssorch cleanup` (finish or roll back what a crash left; find and remove orphans) and
-`vssorch states` (the lifecycle state tables as diagrams)."""
+`vssorch states` (the state tables as diagrams: the lifecycles, the VSS provider's phase
+order and the embedded array's FlashCopy mapping states)."""
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 
 from orchestrator.config import config_path, load_config
 
@@ -15,14 +17,41 @@ def lifecycles() -> dict:
     return KINDS
 
 
+@dataclass(frozen=True)
+class Table:
+    """A state table that is not a lifecycle, as `states` draws it."""
+
+    title: str
+    notes: str                                  # its module's description, for docs/STATES.md
+    states: list[str]
+    initial: str
+    rows: list[tuple[str, str, str, bool]]      # trigger, from, to, an event (not a call)
+
+
+def _vss_phases() -> Table:
+    from orchestrator import vss_phases as t
+    return Table("VSS provider phases", t.__doc__ or "", [p.value for p in t.Phase], t.Phase.NEW.value,
+                 [(s.trigger, s.source.value, s.dest.value, s.trigger in t.EVENTS) for s in t.STEPS])
+
+
+def _flashcopy_states() -> Table:
+    from simulator import flashcopy_states as t
+    return Table("FlashCopy mapping states", t.__doc__ or "", [*t.STATES, t.DELETED], t.IDLE,
+                 [(m.trigger, m.source, m.dest, m.event) for m in t.MOVES])
+
+
+# name -> its table, loaded only when drawn (the FlashCopy table is the embedded array's)
+TABLES = {"vss": _vss_phases, "flashcopy": _flashcopy_states}
+
+
 class _Kinds:
     """`states`' choices for argparse, read when `states` runs or shows its help."""
 
     def __iter__(self):
-        return iter(sorted(lifecycles()))
+        return iter([*sorted(lifecycles()), *TABLES])
 
     def __contains__(self, kind) -> bool:
-        return kind in lifecycles()
+        return kind in TABLES or kind in lifecycles()
 
 
 def register(sub) -> None:
@@ -35,9 +64,10 @@ def register(sub) -> None:
     what.add_argument("--remove-orphans", action="store_true",
                       help="clean up, then return those objects to the free pool or delete them")
     p.set_defaults(func=run_cleanup)
-    p = sub.add_parser("states", help="print the lifecycle state tables as diagrams")
+    p = sub.add_parser("states", help="print the state tables as diagrams")
     p.add_argument("kind", nargs="?", choices=_Kinds(), metavar="KIND",
-                   help="one lifecycle kind, such as create (default: all)")
+                   help="one lifecycle kind, such as create; vss (the provider's phase order) or "
+                        "flashcopy (the embedded array's mapping states) (default: all)")
     p.add_argument("--format", choices=("mermaid", "table"), default="mermaid")
     p.set_defaults(func=run_states)
 
@@ -100,10 +130,34 @@ def table(cls) -> str:
     return "\n".join(rows)
 
 
+def table_mermaid(t: Table) -> str:
+    from transitions.extensions import GraphMachine
+
+    class Model:
+        pass
+
+    model = Model()
+    GraphMachine(model=model, states=t.states, initial=t.initial, auto_transitions=False,
+                 transitions=[{"trigger": trigger, "source": src, "dest": dst} for trigger, src, dst, _ in t.rows],
+                 graph_engine="mermaid", title=t.title, show_state_attributes=False)
+    return model.get_graph().draw(None)  # type: ignore[attr-defined]  # added by GraphMachine
+
+
+def table_rows(kind: str, t: Table) -> str:
+    rows = [f"{kind}:"]
+    for trigger, src, dst, event in t.rows:
+        rows.append(f"  {src:>16} --{trigger}--> {dst}" + ("   (event)" if event else ""))
+    return "\n".join(rows)
+
+
 def run_states(args) -> int:
-    kinds = [args.kind] if args.kind else list(lifecycles())
+    kinds = [args.kind] if args.kind else [*lifecycles(), *TABLES]
     for kind in kinds:
-        cls = lifecycles()[kind]
-        print(mermaid(cls) if args.format == "mermaid" else table(cls))
+        if kind in TABLES:
+            t = TABLES[kind]()
+            print(table_mermaid(t) if args.format == "mermaid" else table_rows(kind, t))
+        else:
+            cls = lifecycles()[kind]
+            print(mermaid(cls) if args.format == "mermaid" else table(cls))
         print()
     return 0

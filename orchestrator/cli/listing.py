@@ -1,47 +1,25 @@
-"""Volumes as the array shows them (`inspurvcfg listvols`, and the volume names that
-`add`, `rem`, `testsnapshot` and batch files accept), and `vssorch list`: the shadow
-copies this host's records know of."""
+"""Volumes as the array shows them (`inspurvcfg listvols`, and the volumes named on the
+command lines of `add`, `rem` and `testsnapshot`), and `vssorch list`: the shadow copies
+this host's records know of."""
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.cim.model import Volume
-from adapters.host.base import normalize_naa
+from core.errors import BadInput
+from core.model import Volume
+from core.ports import ArrayPort
 from orchestrator.config import Config, config_path, load_config
-from orchestrator.errors import VssError
 from orchestrator.output import Column, emit, guarded, human_size, warn
-from states.ports import ArrayPort
+from orchestrator.volumes import candidates, resolve
 
 LISTS = ("all", "free", "reserved", "assigned", "unassigned", "inlc")
-
-
-class BadInput(VssError):
-    """The user named something that does not exist or cannot be meant: exit 2, like a
-    usage error, although the array had to be asked to know it."""
 
 
 def all_volumes(array: ArrayPort) -> list[Volume]:
     """Every volume of the array (one request)."""
     return array.volumes_named("")
-
-
-def resolve(volumes: Sequence[Volume], ident: str) -> Volume | None:
-    """The volume an identifier names: its UID (any NAA spelling), array name or id."""
-    uid = normalize_naa(ident)
-    for v in volumes:
-        if v.name == ident or v.id == ident or (uid and v.uid == uid):
-            return v
-    return None
-
-
-def candidates(array: ArrayPort, idents: Sequence[str]) -> list[Volume]:
-    """The volumes that identifiers may name, in the array's order: one indexed
-    request, whatever the array's size (an identifier is looked up as a name, a UID
-    in the array's spelling, or an id)."""
-    values = set(idents) | {u for u in map(normalize_naa, idents) if u}
-    return array.volumes_matching(sorted(values))
 
 
 def resolve_all(array: ArrayPort, idents: Sequence[str]) -> list[Volume]:

@@ -32,10 +32,10 @@ import time
 import uuid
 from pathlib import Path
 
-from orchestrator.cli.listing import BadInput
+from core.errors import MESSAGES, BadInput, VssError
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import MESSAGES, VssError
 from orchestrator.output import guarded
+from orchestrator.vss_luns import LunChange
 from orchestrator.vss_types import Attr, LunInfo, clean_uid
 
 DEFAULT_URL = "http://127.0.0.1:5990"
@@ -145,7 +145,6 @@ class Requestor:
         return self.call("LocateLuns", luns=[LunInfo.for_uid(sh["target_uid"]).to_json()])["located"]
 
     def unexpose(self, ident: str) -> list[str]:
-        from orchestrator.vss import LunChange      # the engine loads only when used
         _, sh = self.find(ident)
         return self.call("OnLunStateChange", snapshot_luns=[LunInfo.for_uid(sh["target_uid"]).to_json()],
                          original_luns=[LunInfo.for_uid(sh["source_uid"]).to_json()],
@@ -170,7 +169,6 @@ class Requestor:
         return deleted
 
     def resync(self, ident: str) -> list[str]:
-        from orchestrator.vss import LunChange
         _, sh = self.find(ident)
         snap, orig = [LunInfo.for_uid(sh["target_uid"]).to_json()], [LunInfo.for_uid(sh["source_uid"]).to_json()]
         self.call("OnLunStateChange", snapshot_luns=snap, original_luns=orig, flags=LunChange.NOTIFY_LUN_PRE_RECOVERY)

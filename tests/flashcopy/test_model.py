@@ -346,7 +346,7 @@ class FlashCopyModel(RuleBasedStateMachine):
             codes = set()
             if v.group_id is not None:
                 codes = {rc.ALREADY_IN_SET}
-            elif v.state != "idle_or_copied":
+            elif v.state not in IDLE:         # joins only standing still (docs/SIMULATOR.md)
                 codes = STATE
             elif first is not None and first != v.autodelete:
                 codes = {rc.INCOMPATIBLE_SET}

@@ -2,8 +2,10 @@
 that `cleanup` sees and undoes, once the array is back."""
 from __future__ import annotations
 
-from orchestrator.batch import HostData, Runner, parse
+from orchestrator.batch import parse
+from orchestrator.batch_run import Runner
 from orchestrator.config import load_config
+from orchestrator.consumers import data_endpoint
 from orchestrator.engine import Orchestrator
 
 from .conftest import BACKUP_IQN, HOST_IQN, SRC1, fill
@@ -18,18 +20,17 @@ BATCH = """jobs:
 """
 
 
-class ArrayDiesAtVerify(HostData):
+class ArrayDiesAtVerify:
     """The real data endpoint; the array process is killed when the first target is read."""
 
     def __init__(self, config, array):
-        super().__init__(config)
-        self.array = array
+        self.real, self.array = data_endpoint(config), array
 
-    def read(self, initiator: str, uid: str, length: int) -> bytes:
+    def read(self, initiator: str, uid: str, offset: int, length: int) -> bytes:
         if uid != SRC1 and self.array.proc.poll() is None:
             self.array.proc.kill()
             self.array.proc.wait()
-        return super().read(initiator, uid, length)
+        return self.real.read(initiator, uid, offset, length)
 
 
 def test_a_failed_abort_leaves_a_set_cleanup_undoes(array, view, make_orch, tmp_path):

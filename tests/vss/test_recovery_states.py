@@ -26,7 +26,7 @@ def prepared(client, uid: str = SRC1) -> str:
 
 
 def phase_files(svc) -> list[str]:
-    return svc.provider.files.keys()
+    return svc.provider.book.files.keys()
 
 
 def test_a_set_rolled_back_while_the_service_was_down_is_bad_state(start_service, view):
@@ -76,7 +76,7 @@ def test_phase_files_of_finished_sets_go(start_service, view):
     assert len(phase_files(svc)) == 3
     svc.stop()
     again = start_service()
-    assert phase_files(again) == [again.provider._key(kept["set_id"])]
+    assert phase_files(again) == [again.provider.book._key(kept["set_id"])]
 
 
 def test_a_volume_of_another_host_is_unsupported_before_anything_changes(requestor, view):

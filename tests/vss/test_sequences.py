@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from orchestrator.cli.shadow import CallFailed, Requestor
-from orchestrator.vss import LunChange
+from orchestrator.vss_luns import LunChange
 from orchestrator.vss_types import Attr, LunInfo
 
 from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, client_of, fill

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.service_schema import BadRequest, arguments
-from orchestrator.vss import context_problem, options_of
-from orchestrator.vss_types import CONTEXTS, ORDER, Attr, LunInfo, Phase, clean_uid
+from orchestrator.vss_phases import STEPS, Phase, allowed
+from orchestrator.vss_types import CONTEXTS, Attr, LunInfo, clean_uid, context_problem, options_of
 
 UID = "60050760008D89C0D000000000000001"
 
@@ -43,8 +43,12 @@ def test_contexts_map_to_options():
 
 
 def test_every_creation_call_has_one_place_in_the_order():
-    assert ORDER["CommitSnapshots"] == ((Phase.PRECOMMITTED,), Phase.COMMITTED)
-    assert all(Phase.ABORTED not in allowed for allowed, _ in ORDER.values())
+    assert allowed("CommitSnapshots") == (Phase.PRECOMMITTED,)
+    rows = {(s.source, s.trigger) for s in STEPS}
+    assert len(rows) == len(STEPS), "one row per (phase, trigger)"
+    # only AbortSnapshots is taken once aborted; only the first BeginPrepareSnapshot finds no set
+    assert {s.trigger for s in STEPS if s.source is Phase.ABORTED} == {"AbortSnapshots"}
+    assert [s.trigger for s in STEPS if s.source is Phase.NEW] == ["BeginPrepareSnapshot"]
 
 
 def test_schema_checks_arguments():

@@ -13,7 +13,8 @@ from collections import Counter
 from typing import Callable
 
 from orchestrator.service_client import HttpClient
-from orchestrator.vss import PRODUCT, PROVIDER_ID, PROVIDER_VERSION, VENDOR
+from orchestrator.vss import PROVIDER_ID, PROVIDER_VERSION
+from orchestrator.vss_luns import PRODUCT, VENDOR
 from orchestrator.vss_types import HResult, LunInfo
 
 from ..vss.conftest import SRC1, SRC2, fill
