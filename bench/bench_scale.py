@@ -10,12 +10,15 @@ in one run and shown as a ratio with its target:
 - live copies: GetInstance with none and with 1,000 copying mappings, real time scale
   (target 1.5x);
 - service hold: CommitSnapshots as the requestor sees it against the one array request
-  it sends, at 64 volumes (target 1.3x).
+  it sends, at 64 volumes (target 1.3x);
+- rate: GetInstance requests per CPU second of the array's process over HTTPS
+  (target 1,000; bench_array.one_core);
+- cli: `vssorch --help` and `vssorch list` start (target 0.3 s; bench_cli).
 
 Array requests are counted for every row; `--quick` runs small versions of each,
-`--only` some dimensions.
+`--only` some dimensions (the issue's six in one invocation: the default).
 
-    .venv/bin/python -m bench.bench_scale [--quick] [--only array pool hold copies]
+    .venv/bin/python -m bench.bench_scale [--quick] [--only array pool hold copies rate cli]
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import bench_array, bench_cli
 from bench.common import print_table, summary, timed, write_json
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
@@ -293,7 +297,7 @@ def service_hold(volumes: int, reps: int) -> tuple[dict, dict]:
             {"ms": statistics.median(holds), "rq": max(rqs)})
 
 
-DIMENSIONS = ["array", "pool", "hold", "copies"]
+DIMENSIONS = ["array", "pool", "hold", "copies", "rate", "cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,10 +312,11 @@ def main(argv: list[str] | None = None) -> int:
 
     name = "scale" + ("-quick" if q else "") + ("" if args.only == DIMENSIONS else "-" + "-".join(args.only))
     rows: list[dict] = []
+    extra: dict[str, list[dict]] = {}
 
     def add(*new: dict) -> None:             # written as each dimension ends: a long run keeps its parts
         rows.extend(new)
-        write_json(name, {"ratios": rows})
+        write_json(name, {"ratios": rows, **extra})
 
     if "array" in args.only:
         small, big = array_size(0, 0, 1 if q else 3), array_size(extra_volumes, extra_hosts, 1 if q else 3)
@@ -327,10 +332,22 @@ def main(argv: list[str] | None = None) -> int:
     if "copies" in args.only:
         none, many = live_copies(copying, 50 if q else 100)
         add(ratio_row(f"live copies (0 vs {many['mappings']} copying)", "GetInstance(volume)", none, many, 1.5))
-    print_table("Cost ratios measured side by side (large / small; ms; rq = array requests)", rows,
-                ["dimension", "operation", "small ms", "large ms", "ratio", "target", "within", "small rq", "large rq",
-                 "req ratio"])
-    print(f"\nwritten: {write_json(name, {'ratios': rows})}")
+    if "rate" in args.only:
+        with tempfile.TemporaryDirectory() as d:
+            seed = Path(d) / "seed.yaml"
+            seed.write_text(bench_array.small_seed(100, 10))
+            extra["one_core"] = bench_array.one_core(seed, 20 if q else 200)
+        add()
+        print_table("GetInstance(volume) on one core (target: 1,000 requests per CPU second)", extra["one_core"],
+                    ["where", "requests", "server CPU s", "requests per CPU s", "requests/s (one client)",
+                     "load before", "load after"])
+    if "cli" in args.only:
+        bench_cli.main(["--quick"] if q else [])
+    if rows:
+        print_table("Cost ratios measured side by side (large / small; ms; rq = array requests)", rows,
+                    ["dimension", "operation", "small ms", "large ms", "ratio", "target", "within", "small rq",
+                     "large rq", "req ratio"])
+    print(f"\nwritten: {write_json(name, {'ratios': rows, **extra})}")
     return 0
 
 

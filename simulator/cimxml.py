@@ -6,15 +6,14 @@ classes would write (checked in tests/array/test_xmlwrite.py), without a DOM.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from xml.parsers import expat
 
 from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
 from pywbem._cim_obj import cimvalue
 from pywbem._tupleparse import TupleParser
-from pywbem._tupletree import xml_to_tupletree_sax
 
-from pywbem import CIMError, ParseError, XMLParseError
+from pywbem import CIMError, ParseError
 
 from . import xmlwrite as W
 
@@ -57,11 +56,41 @@ class BadRequest(Exception):
         self.status, self.cimerror, self.detail = status, cimerror, detail
 
 
-def decode(body: bytes) -> Request:
+def tupletree(body: bytes) -> tuple:
+    """The request as pywbem's tuple tree, (name, attributes, children) with text
+    children as strings: what pywbem's xml_to_tupletree_sax builds, read by expat
+    directly (the SAX layer on top was half of decoding a request)."""
+    stack: list[tuple] = []
+    root: list[tuple] = []
+
+    def start(name, attrs):
+        node = (name, attrs, [])
+        (stack[-1][2] if stack else root).append(node)
+        stack.append(node)
+
+    def text(data):
+        if not stack:               # whitespace around the root element
+            return
+        children = stack[-1][2]
+        if children and type(children[-1]) is str:
+            children[-1] += data
+        else:
+            children.append(data)
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda name: stack.pop()
+    parser.CharacterDataHandler = text
     try:
-        tree = xml_to_tupletree_sax(body, "CIM-XML request")
-    except XMLParseError as exc:
-        raise BadRequest(400, "request-not-well-formed", one_line(exc)) from None
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise BadRequest(400, "request-not-well-formed", f"the request is not well-formed XML: {exc}") from None
+    return root[0]
+
+
+def decode(body: bytes) -> Request:
+    tree = tupletree(body)
     try:
         cim = TupleParser().parse_cim(tree)
         _, attrs, (kind, _, call) = cim[2]
@@ -111,12 +140,23 @@ def typed_param(raw, cimtype: str, is_array: bool):
 
 # A NULL property, an empty array or an empty string is an empty element, which
 # xmlwrite (like pywbem) writes self-closed; sblim's wbemcli cannot parse that form,
-# so the reply carries an open/close pair (the same XML).
-_EMPTY_PROPERTY = re.compile(r"<(PROPERTY(?:\.ARRAY|\.REFERENCE)?|VALUE(?:\.ARRAY)?)((?: [^<>]*)?)/>")
+# so the reply carries an open/close pair (the same XML). "/>" ends an empty element
+# and nothing else: xmlwrite escapes ">" in text and attributes.
+_OPENED = frozenset({"PROPERTY", "PROPERTY.ARRAY", "PROPERTY.REFERENCE", "VALUE", "VALUE.ARRAY"})
+
+
+def _open_empty(xml: str) -> str:
+    parts = xml.split("/>")
+    out = []
+    for part in parts[:-1]:
+        tag = part[part.rfind("<") + 1:].split(" ", 1)[0]
+        out.append(f"{part}></{tag}>" if tag in _OPENED else f"{part}/>")
+    out.append(parts[-1])
+    return "".join(out)
 
 
 def _envelope(message_id: str, response: str) -> bytes:
-    response = _EMPTY_PROPERTY.sub(r"<\1\2></\1>", response)
+    response = _open_empty(response)
     # Some clients (sblim wbemcli) insist on the XML declaration.
     return (f'<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
             f'<MESSAGE ID="{W.attr(message_id)}" PROTOCOLVERSION="1.0"><SIMPLERSP>{response}'
