@@ -3,6 +3,8 @@ import os
 import pytest
 
 from tests.support.arrayproc import ArrayProcess
+from tests.support.demo import start_seeded
+from tests.support.view import ArrayView
 
 
 def pytest_addoption(parser):
@@ -38,3 +40,16 @@ def array_factory(tmp_path_factory):
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def array(tmp_path):
+    """The demo array (tests/support/demo.py) for one test; tests/flashcopy has its own `array`."""
+    proc = start_seeded(tmp_path / "array")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def view(array):
+    return ArrayView(array)

@@ -6,7 +6,8 @@ from orchestrator.batch import HostData, Runner, parse
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 
-from .conftest import BACKUP_IQN, HOST_IQN, SRC1, fill
+from tests.support.data import fill
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1
 
 BATCH = """jobs:
   - name: nightly
