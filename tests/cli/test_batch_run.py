@@ -25,7 +25,7 @@ def test_the_demo_batch(run, array, view, config, tmp_path):
     assert array.read(SRC1, 0, MiB) == one and array.read(SRC2, 0, MiB) == two
     # the backup is gone; the restore point was consumed by its restore
     assert len(released["deleted"]) == 2
-    assert view.fcmaps() == [] and view.snapshot()["volumes"] == before["volumes"]
+    assert view.fcmaps() == {} and view.snapshot()["volumes"] == before["volumes"]
     assert view.host_volumes()["backup_host"] == set()
     assert "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
     table = done.stdout.splitlines()
@@ -108,4 +108,4 @@ def test_a_cascade_restore_reports_300_and_the_newer_copies_it_deleted(run, arra
     newer = [s["shadow_id"] for s in new["shadows"]]
     assert newer and set(newer) <= set(restored["deleted"]) and newer[0] in restored["detail"]
     assert array.read(SRC1, 0, MiB) == before
-    assert view.fcmaps() == [] and "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
+    assert view.fcmaps() == {} and "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
