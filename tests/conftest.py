@@ -2,7 +2,6 @@ import os
 
 import pytest
 
-from tests.support.arrayproc import ArrayProcess
 from tests.support.demo import start_seeded
 from tests.support.view import ArrayView
 
@@ -24,22 +23,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "long" in item.keywords:
             item.add_marker(skip)
-
-
-@pytest.fixture
-def array_factory(tmp_path_factory):
-    """Start embedded-array processes; all are stopped at the end of the test."""
-    started = []
-
-    def make(http: bool = False, seed=None, time_scale: float = 1.0, state=None, extra=()):
-        proc = ArrayProcess(state or tmp_path_factory.mktemp("array"), http=http, seed=seed,
-                            time_scale=time_scale, extra=list(extra)).start()
-        started.append(proc)
-        return proc
-
-    yield make
-    for proc in started:
-        proc.stop()
 
 
 @pytest.fixture
