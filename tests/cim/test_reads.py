@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 
 from tests.support.cimadapter import adapter
 from tests.support.demo import FREE_WWPN, HOST_IQN, SRC1, SRC2, TARGET

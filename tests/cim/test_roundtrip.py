@@ -2,7 +2,7 @@
 and the targets hold the sources as they were at the start."""
 from __future__ import annotations
 
-from adapters.cim.model import PREPARED
+from core.model import PREPARED
 
 from tests.support.data import MiB
 from tests.support.demo import SRC1, SRC2

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from orchestrator.errors import MESSAGES, VssError
+from core.errors import MESSAGES, VssError
 
 from tests.support.data import fill
 from tests.support.demo import SRC1, SRC2

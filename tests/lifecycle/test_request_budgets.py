@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from tests.support.arrayproc import ArrayProcess
 from tests.support.configfile import write_config
 from tests.support.view import ArrayView

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 from tests.support.data import fill, MiB
 from tests.support.demo import SRC1

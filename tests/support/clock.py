@@ -1,4 +1,5 @@
-"""A fake clock: time moves only when a test ticks it or the code under test sleeps."""
+"""A fake clock for waits under test: time moves only when a test ticks it or the code under
+test sleeps."""
 from __future__ import annotations
 
 

@@ -3,7 +3,7 @@ host, a create that reports the manual's code, and what must hold after `cleanup
 from __future__ import annotations
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import MESSAGES, VssError
+from core.errors import MESSAGES, VssError
 from tests.support.arrayproc import ArrayProcess
 from tests.support.data import MiB
 from tests.support.view import ArrayView
