@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from tests.support.arrayproc import ArrayProcess
+from tests.support.demo import start_seeded
+from tests.support.view import ArrayView
 
 
 def pytest_addoption(parser):
@@ -25,16 +26,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def array_factory(tmp_path_factory):
-    """Start embedded-array processes; all are stopped at the end of the test."""
-    started = []
+def array(tmp_path):
+    """The demo array (tests/support/demo.py) for one test; tests/flashcopy has its own `array`."""
+    proc = start_seeded(tmp_path / "array")
+    yield proc
+    proc.stop()
 
-    def make(http: bool = False, seed=None, time_scale: float = 1.0, state=None, extra=()):
-        proc = ArrayProcess(state or tmp_path_factory.mktemp("array"), http=http, seed=seed,
-                            time_scale=time_scale, extra=list(extra)).start()
-        started.append(proc)
-        return proc
 
-    yield make
-    for proc in started:
-        proc.stop()
+@pytest.fixture
+def view(array):
+    return ArrayView(array)

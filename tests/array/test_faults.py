@@ -2,7 +2,7 @@
 import pytest
 import pywbem
 
-from tests.array.conftest import Cim
+from tests.support.smis import Cim
 
 
 @pytest.fixture

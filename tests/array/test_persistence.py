@@ -6,10 +6,9 @@ import textwrap
 
 import pytest
 
-from tests.array.conftest import Cim
 from tests.support.arrayproc import ROOT, ArrayProcess
-
-DEMO = ROOT / "simulator" / "seeds" / "demo.yaml"
+from tests.support.demo import DEMO
+from tests.support.smis import Cim
 
 
 def _snapshot(conn):
@@ -88,7 +87,7 @@ CLIENT = textwrap.dedent("""
     import sys
     from pywbem import Uint16
     from tests.support.arrayproc import ArrayProcess
-    from tests.array.conftest import Cim
+    from tests.support.smis import Cim
     from pathlib import Path
     sim = ArrayProcess(Path(sys.argv[1]))
     sim.url = sys.argv[2]

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.arrayproc import ROOT
+from tests.support.demo import DEMO
 
-DEMO = ROOT / "simulator" / "seeds" / "demo.yaml"
 PYWBEMCLI = Path(sys.executable).with_name("pywbemcli")
 
 

@@ -2,7 +2,7 @@
 deletion, and every documented refusal (each changing nothing)."""
 from pywbem import Uint16, Uint64
 
-from tests.array.conftest import GIB
+from tests.support.smis import GIB
 
 
 def _count(conn):

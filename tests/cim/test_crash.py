@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, port_of
+from tests.support.arrayproc import ROOT
 
 SCRIPT = """
 import sys
@@ -23,8 +23,8 @@ print("survived")
 @pytest.mark.parametrize("when, exists", [("before", False), ("after", True), ("nowhere", True)])
 def test_crash_points(sim, view, when, exists):
     env = {**os.environ, "VSSORCH_CRASH_AT": f"cim:CreateSynchronizedSet:{when}"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(port_of(sim))], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(sim.port)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == (0 if when == "nowhere" else 86), done.stderr
     assert ("survived" in done.stdout) == (when == "nowhere")
-    assert ("cim-crash" in view.groups()) == exists
+    assert ("cim-crash" in view.group_records()) == exists

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, View, port_of
+from tests.support.arrayproc import ROOT
+from tests.support.view import ArrayView
 
 SCRIPT = """
 import sys
@@ -23,9 +24,9 @@ print("survived")
 
 @pytest.mark.parametrize("when, volume, mapped", [("before", "vss_target_5", False), ("after", "vss_target_6", True)])
 def test_crash_around_expose_paths(shared_sim, when, volume, mapped):
-    view = View(shared_sim)
+    view = ArrayView(shared_sim)
     env = {**os.environ, "VSSORCH_CRASH_AT": f"cim:ExposePaths:{when}"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(port_of(shared_sim)), volume], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(shared_sim.port), volume], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 86 and "survived" not in done.stdout, done.stderr
     backup = next(i for i in view.conn.EnumerateInstances("IBMTSSVC_StorageHardwareID")

@@ -13,8 +13,10 @@ from core.errors import ArrayCallError, AttachRefused, OutcomeUnknown
 from core.model import PREPARED
 
 from tests.support.arrayproc import ArrayProcess
-
-from .conftest import DEMO, MiB, SRC1, SRC2, View, adapter
+from tests.support.cimadapter import adapter
+from tests.support.data import MiB
+from tests.support.demo import DEMO, SRC1, SRC2
+from tests.support.view import ArrayView
 
 SECRET = "passw0rd"
 
@@ -63,11 +65,11 @@ def test_closed_port_is_3002(sim):
 def test_attach_onto_a_taken_target_is_refused_whole(cim, view):
     (s1, t1, _), (s2, t2, _) = pairs_to_free(cim, [SRC1, SRC2], ["a", "b"])
     cim.attach([(s1, t1, "cim-first")], copy_rate=0, incremental=False, group_id=None)
-    before = view.fcmaps()
+    before = view.fcmap_records()
     with pytest.raises(AttachRefused) as err:
         cim.attach([(s2, t2, "cim-ok"), (s2, t1, "cim-taken")], copy_rate=0, incremental=False, group_id=None)
     assert err.value.code == 32816 and err.value.refused == {1: 32816}
-    assert view.fcmaps() == before               # all or nothing
+    assert view.fcmap_records() == before               # all or nothing
 
 
 def test_attach_of_unequal_sizes_is_refused(cim, view):
@@ -76,7 +78,7 @@ def test_attach_of_unequal_sizes_is_refused(cim, view):
     with pytest.raises(AttachRefused) as err:
         cim.attach([(src.id, small.id, "cim-unequal")], copy_rate=0, incremental=False, group_id=None)
     assert err.value.code == 402 and err.value.refused == {0: 38844}     # CMMVC5924E sizes differ
-    assert view.fcmaps() == {}
+    assert view.fcmap_records() == {}
     with pytest.raises(ArrayCallError) as err:
         cim.attach([], copy_rate=0, incremental=False, group_id=None)
     assert err.value.code == 400
@@ -90,7 +92,7 @@ def test_offline_volume_is_512(sim, cim, view):
     with pytest.raises(ArrayCallError) as err:
         cim.prepare_fcmap(fcmap.id)
     assert err.value.code == 512 and err.value.rc == 37161          # CMMVC5782E object offline
-    assert view.fcmaps()["cim-off"]["state"] == "idle_or_copied"
+    assert view.fcmap_records()["cim-off"]["state"] == "idle_or_copied"
 
 
 @pytest.mark.parametrize("method, code", [("ModifySynchronizedSet", 3009), ("ExposePaths", 3008),
@@ -107,12 +109,12 @@ def test_injected_return_codes(sim, cim, view, method, code):
              "AttachReplicas": lambda: cim.attach([(pair[0][0], pair[0][1], "x")], copy_rate=0,
                                                   incremental=False, group_id=None),
              "ReturnToStoragePool": lambda: cim.delete_volume(pair[0][1])}
-    before = (view.fcmaps(), view.groups(), view.mapped(), view.volumes())
+    before = (view.fcmap_records(), view.group_records(), view.mapped(), view.volumes())
     sim.faults([{"method": method, "action": "fail", "rc": 4}])
     with pytest.raises(ArrayCallError) as err:
         calls[method]()
     assert (err.value.code, err.value.rc) == (code, 4)
-    assert (view.fcmaps(), view.groups(), view.mapped(), view.volumes()) == before
+    assert (view.fcmap_records(), view.group_records(), view.mapped(), view.volumes()) == before
 
 
 def test_agent_errors_on_reads_are_911(sim, cim):
@@ -159,7 +161,7 @@ def test_slow_replies(sim):
 def test_failed_job_is_a_typed_error(tmp_path):
     sim = ArrayProcess(state=tmp_path / "slow", http=True, seed=DEMO, time_scale=1).start()
     try:
-        view = View(sim)
+        view = ArrayView(sim)
         scs = view.conn.EnumerateInstanceNames("IBMTSSVC_StorageConfigurationService")[0]
 
         def meanwhile(_seconds):                 # the mapping goes away while it prepares
@@ -175,7 +177,7 @@ def test_failed_job_is_a_typed_error(tmp_path):
         assert err.value.code == 3009 and "is gone" in str(err.value)
         with pytest.raises(ArrayCallError):
             cim.prepare_fcmap(fcmap.id, restore=True)
-        assert view.fcmaps() == {}
+        assert view.fcmap_records() == {}
 
         ticks = iter(range(0, 10_000, 100))     # a clock that jumps 100 s per look
         cim = adapter(sim, clock=lambda: next(ticks), job_timeout_s=150)

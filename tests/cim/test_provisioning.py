@@ -8,14 +8,16 @@ from pywbem import Uint16
 
 from core.errors import ArrayCallError
 
-from .conftest import MiB, View, adapter
+from tests.support.cimadapter import adapter
+from tests.support.data import MiB
+from tests.support.view import ArrayView
 
 HEX_WWPN = "10000000C9ABCDEF"
 
 
 @pytest.fixture(scope="module")
 def view(shared_sim):
-    return View(shared_sim)
+    return ArrayView(shared_sim)
 
 
 def flags_on_array(view, name):
@@ -123,7 +125,7 @@ def test_target_mcs_in_either_case(shared_sim):
 def test_numbers_out_of_range_are_refused_before_sending(shared_sim, view):
     cim = adapter(shared_sim)
     src, target = cim.volumes_named("vss_src_vol")[0], cim.volumes_named("vss_target_7")[0]
-    before, sent = (view.volumes(), view.fcmaps()), cim.requests
+    before, sent = (view.volumes(), view.fcmap_records()), cim.requests
     calls = [
         (3007, lambda: cim.create_volume("cim-neg", -MiB, "Pool0", None, thin=False, compressed=False,
                                          deduped=False)),
@@ -138,4 +140,4 @@ def test_numbers_out_of_range_are_refused_before_sending(shared_sim, view):
         with pytest.raises(ArrayCallError) as err:
             call()
         assert err.value.code == code and "\n" not in str(err.value)
-    assert cim.requests == sent and (view.volumes(), view.fcmaps()) == before
+    assert cim.requests == sent and (view.volumes(), view.fcmap_records()) == before

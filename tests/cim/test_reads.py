@@ -5,12 +5,14 @@ import pytest
 
 from core.errors import ArrayCallError
 
-from .conftest import FREE_WWPN, HOST_IQN, SRC1, SRC2, TARGET, View, adapter
+from tests.support.cimadapter import adapter
+from tests.support.demo import FREE_WWPN, HOST_IQN, SRC1, SRC2, TARGET
+from tests.support.view import ArrayView
 
 
 @pytest.fixture(scope="module")
 def shared_view(shared_sim):
-    return View(shared_sim)
+    return ArrayView(shared_sim)
 
 
 def test_identity_and_target_mcs(shared_sim):

@@ -7,7 +7,8 @@ import pytest
 from core.errors import ArrayCallError
 from core.model import COPYING, IDLE, PREPARED, STOPPED, STOP_NEWER, STOP_OLDER
 
-from .conftest import MiB, SRC1
+from tests.support.data import MiB
+from tests.support.demo import SRC1
 
 
 def started_copies(cim, n, rate=0):
@@ -43,7 +44,7 @@ def test_restore_brings_back_the_copy(sim, cim, view):
         with pytest.raises(ArrayCallError) as err:
             step(reverse.id)
         assert err.value.code == 3009
-    assert view.fcmaps()["cim-rev"]["state"] == IDLE
+    assert view.fcmap_records()["cim-rev"]["state"] == IDLE
 
     # the array fails the method: the restore's own codes, nothing moves
     sim.faults([{"method": "ModifySynchronization", "action": "fail", "rc": 4, "count": 0}])
@@ -51,11 +52,11 @@ def test_restore_brings_back_the_copy(sim, cim, view):
         with pytest.raises(ArrayCallError) as err:
             step(reverse.id, restore=True)
         assert (err.value.code, err.value.rc) == (code, 4)
-    assert view.fcmaps()["cim-rev"]["state"] == IDLE
+    assert view.fcmap_records()["cim-rev"]["state"] == IDLE
     sim.clear_faults()
 
     cim.prepare_fcmap(reverse.id, restore=True)
-    assert view.fcmaps()["cim-rev"]["state"] == PREPARED
+    assert view.fcmap_records()["cim-rev"]["state"] == PREPARED
     cim.start_fcmap(reverse.id, restore=True)
     got = cim.fcmap(reverse.id)
     assert got.restoring and got.state == COPYING
@@ -69,11 +70,11 @@ def test_stop_and_delete_with_their_dependents(sim, cim, view):
     assert cim.dependent_fcmaps(oldest.id) == []
     # StopDependentMaps 1: the newer mapping stops, the one asked about keeps copying
     cim.stop_fcmap(middle.id, stop_dependent=STOP_NEWER)
-    states = {n: m["state"] for n, m in view.fcmaps().items()}
+    states = {n: m["state"] for n, m in view.fcmap_records().items()}
     assert states == {"cim-c0": COPYING, "cim-c1": COPYING, "cim-c2": STOPPED}
     # StopDependentMaps 4 on a forced delete: the older one stops, this one goes
     cim.delete_fcmap(middle.id, force=True, stop_dependent=STOP_OLDER)
-    assert {n: m["state"] for n, m in view.fcmaps().items()} == {"cim-c0": STOPPED, "cim-c2": STOPPED}
+    assert {n: m["state"] for n, m in view.fcmap_records().items()} == {"cim-c0": STOPPED, "cim-c2": STOPPED}
     assert cim.fcmap(middle.id) is None
     with pytest.raises(ArrayCallError) as err:
         cim.delete_fcmap(middle.id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.model import PREPARED
 
-from .conftest import MiB, SRC1, SRC2
+from tests.support.data import MiB
+from tests.support.demo import SRC1, SRC2
 
 
 def test_point_in_time_copy_of_two_volumes(sim, cim, view):
@@ -20,7 +21,7 @@ def test_point_in_time_copy_of_two_volumes(sim, cim, view):
     maps = cim.attach(pairs, copy_rate=0, incremental=False, group_id=group.id)
     assert cim.requests - sent == 2              # AttachReplicas, then the new mappings read back
     assert [m.group_id for m in maps] == [group.id, group.id]
-    assert {n: (m["source"], m["target"], m["group"]) for n, m in view.fcmaps().items()} == {
+    assert {n: (m["source"], m["target"], m["group"]) for n, m in view.fcmap_records().items()} == {
         name: (s, t, group.id) for s, t, name in pairs}
     cim.prepare_group(group.id)
     assert cim.group(group.id).state == PREPARED

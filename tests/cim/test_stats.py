@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .conftest import SRC1, SRC2, adapter
+from tests.support.cimadapter import adapter
+from tests.support.demo import SRC1, SRC2
 
 
 class Meter:

@@ -6,8 +6,8 @@ import pytest
 
 from core.errors import ArrayCallError, OutcomeUnknown
 from tests.support.arrayproc import ArrayProcess
-
-from .conftest import DEMO, SRC1, adapter
+from tests.support.cimadapter import adapter
+from tests.support.demo import DEMO, SRC1
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from core.errors import MESSAGES, ArrayCallError, OutcomeUnknown
 from core.model import COPYING, PREPARED
 from simulator.tls import ensure_certificate
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
-
-from .conftest import DEMO, SRC1, SRC2, View, adapter
+from tests.support.cimadapter import adapter
+from tests.support.demo import DEMO, SRC1, SRC2
+from tests.support.view import ArrayView
 
 SECRET = "Sesame-0pen"
 
@@ -153,7 +154,7 @@ def test_cut_reads_are_read_again_three_times_at_most(sim, events, drops, found)
 
 def test_cut_start_is_an_unknown_outcome_and_the_array_tells(sim, events):
     cim = adapter(sim)
-    view = View(sim)
+    view = ArrayView(sim)
     sources = cim.volumes_by_uid([SRC1, SRC2])
     free = cim.host_named("vss_free_host")
     targets = sorted(cim.host_volumes(free.id), key=lambda v: int(v.id))[-2:]
@@ -162,7 +163,7 @@ def test_cut_start_is_an_unknown_outcome_and_the_array_tells(sim, events):
                copy_rate=0, incremental=False, group_id=group.id)
     sim.faults([{"method": "GetInstance", "action": "drop"}])      # a look at the prepare job is cut
     cim.prepare_group(group.id)
-    assert view.groups()["cim-wire-g"]["status"] == 4 and cim.group(group.id).state == PREPARED
+    assert view.group_records()["cim-wire-g"]["status"] == 4 and cim.group(group.id).state == PREPARED
     sim.faults([{"method": "ModifySynchronizedSet", "action": "drop"}])
     sent = cim.requests
     with pytest.raises(OutcomeUnknown) as err:
@@ -174,4 +175,4 @@ def test_cut_start_is_an_unknown_outcome_and_the_array_tells(sim, events):
     cim.delete_group(group.id, force=True)
     for m in cim.fcmaps_named("cim-wire-"):
         cim.delete_fcmap(m.id, force=True)
-    assert not any(name.startswith("cim-wire") for name in view.fcmaps())
+    assert not any(name.startswith("cim-wire") for name in view.fcmap_records())

@@ -7,7 +7,8 @@ import pytest
 from core.errors import ArrayCallError
 from core.model import COPYING, EMPTY_GROUP, IDLE, PREPARED, STOPPED
 
-from .conftest import MiB, SRC1, SRC2
+from tests.support.data import MiB
+from tests.support.demo import SRC1, SRC2
 
 
 def free_targets(cim, n):
@@ -68,16 +69,16 @@ def test_mapping_lifecycle(cim, view):
     t1, t2 = free_targets(cim, 2)
     first, = cim.attach([(src.id, t1.id, "cim-a")], copy_rate=0, incremental=False, group_id=None)
     assert (first.source_id, first.target_id, first.state, first.copy_rate) == (src.id, t1.id, IDLE, 0)
-    assert view.fcmaps()["cim-a"]["id"] == first.id
+    assert view.fcmap_records()["cim-a"]["id"] == first.id
     cim.prepare_fcmap(first.id)
-    assert cim.fcmap(first.id).state == PREPARED == view.fcmaps()["cim-a"]["state"]
+    assert cim.fcmap(first.id).state == PREPARED == view.fcmap_records()["cim-a"]["state"]
     cim.start_fcmap(first.id)
-    assert view.fcmaps()["cim-a"]["state"] == COPYING
+    assert view.fcmap_records()["cim-a"]["state"] == COPYING
     second, = cim.attach([(src.id, t2.id, "cim-b")], copy_rate=0, incremental=False, group_id=None)
     with pytest.raises(ArrayCallError) as err:        # idle: the agent wants a prepare first
         cim.start_fcmap(second.id)
     assert (err.value.code, err.value.rc) == (3009, 38825)          # CMMVC5905E
-    assert view.fcmaps()["cim-b"]["state"] == IDLE
+    assert view.fcmap_records()["cim-b"]["state"] == IDLE
     cim.prepare_fcmap(second.id)
     cim.start_fcmap(second.id)
     # the older target now reads through the newer one
@@ -89,13 +90,13 @@ def test_mapping_lifecycle(cim, view):
     assert sorted(m.name for m in cim.fcmaps_named("cim-")) == ["cim-a", "cim-b"]
     assert cim.fcmaps_named("vss-") == []
     cim.stop_fcmap(second.id, stop_dependent=None, force=True)
-    assert cim.fcmap(second.id).state == STOPPED == view.fcmaps()["cim-b"]["state"]
+    assert cim.fcmap(second.id).state == STOPPED == view.fcmap_records()["cim-b"]["state"]
     with pytest.raises(ArrayCallError) as err:        # stopped: deleted with force only
         cim.delete_fcmap(second.id)
     assert err.value.rc == 38819                                     # CMMVC5899E
     cim.delete_fcmap(second.id, force=True)
     cim.delete_fcmap(first.id, force=True)
-    assert view.fcmaps() == {}
+    assert view.fcmap_records() == {}
     assert cim.fcmap(first.id) is None
 
 
@@ -103,25 +104,25 @@ def test_group_operations(cim, view):
     src1, src2 = cim.volumes_by_uid([SRC1, SRC2]).values()
     t1, t2 = free_targets(cim, 2)
     group = cim.create_group("cim-g")
-    assert group.state == EMPTY_GROUP and view.groups()["cim-g"]["id"] == group.id
+    assert group.state == EMPTY_GROUP and view.group_records()["cim-g"]["id"] == group.id
     assert cim.groups_named("cim-") == [group] and cim.groups_named("vss-") == []
     maps = cim.attach([(src1.id, t1.id, "cim-g-1")], copy_rate=50, incremental=False, group_id=group.id)
     solo, = cim.attach([(src2.id, t2.id, "cim-g-2")], copy_rate=50, incremental=True, group_id=None)
     cim.add_to_group(group.id, solo.id)
-    assert {m["group"] for m in view.fcmaps().values()} == {group.id}
+    assert {m["group"] for m in view.fcmap_records().values()} == {group.id}
     assert cim.group(group.id).state == IDLE
     cim.prepare_group(group.id)
     assert cim.group(group.id).state == PREPARED
     sent = cim.requests
     cim.start_group(group.id)
     assert cim.requests - sent == 1
-    assert {m["state"] for m in view.fcmaps().values()} <= {COPYING, IDLE}
+    assert {m["state"] for m in view.fcmap_records().values()} <= {COPYING, IDLE}
     with pytest.raises(ArrayCallError) as err:                # members are driven through the group
         cim.start_fcmap(maps[0].id)
     assert err.value.code == 3009
     cim.delete_group(group.id, force=True)
-    assert view.groups() == {} and cim.group(group.id) is None
-    assert {m["group"] for m in view.fcmaps().values()} == {None}   # the mappings stay
+    assert view.group_records() == {} and cim.group(group.id) is None
+    assert {m["group"] for m in view.fcmap_records().values()} == {None}   # the mappings stay
 
 
 def test_group_lookups_when_absent(cim):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 from pywbem import Uint16
 
-from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, FcCim, pattern
+from tests.support.data import pattern
+from tests.support.fccim import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, FcCim
 
 SIZE = 16 * CHUNK
 STOP_NEWER_AND_CURRENT, STOP_OLDER, FAIL_IF_NOT_OLDEST = 2, 4, 5

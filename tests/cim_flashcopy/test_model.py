@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from pywbem import Uint16
 
-from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, STATE_OF, FcCim, pattern
+from tests.support.data import pattern
+from tests.support.fccim import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, FcCim
+from tests.support.view import STATE_OF
 
 SIZE = 4 * CHUNK                  # one 256 KiB grain, or four of 64 KiB
 VOLUMES = 4

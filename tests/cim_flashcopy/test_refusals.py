@@ -4,7 +4,7 @@ changes nothing: the mappings read back are the same before and after."""
 import pytest
 from pywbem import CIMError, CIMInstanceName, Uint16
 
-from .conftest import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, OP_UNPREPARE, FcCim
+from tests.support.fccim import CHUNK, OP_DETACH, OP_PREPARE, OP_QUIESCE, OP_RESYNC, OP_UNPREPARE, FcCim
 
 SIZE = 4 * CHUNK
 INVALID_PARAMETER, IN_USE, NOT_IN_SET = 5, 6, 7

@@ -2,8 +2,9 @@
 state folder: the copy resumes where it was and the target ends with the source's
 bytes at the start instant, though the source was written meanwhile."""
 from tests.support.arrayproc import ArrayProcess
-
-from .conftest import CHUNK, STATE_OF, FcCim, pattern
+from tests.support.data import pattern
+from tests.support.fccim import CHUNK, FcCim
+from tests.support.view import STATE_OF
 
 SIZE = 64 * CHUNK          # 4 MiB: rate 50 copies 2 MiB per simulated second
 

@@ -11,9 +11,10 @@ import subprocess
 import pytest
 
 from orchestrator.cli.main import main
-from tests.cli.conftest import READS, SRC1, needs_cim, one_line_error, write_config
-
-pytestmark = needs_cim
+from tests.support.commands import one_line_error
+from tests.support.configfile import write_config
+from tests.support.demo import SRC1
+from tests.support.view import READS
 
 
 @pytest.fixture

@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.cli.conftest import BACKUP_IQN, HOST_IQN, ROOT, SRC1, SRC2, needs_cim
-
-pytestmark = needs_cim
-
-MiB = 1 << 20
-
-
-def fill(array, uid: str, tag: bytes, size: int = MiB) -> bytes:
-    data = (tag * (size // len(tag) + 1))[:size]
-    array.write(uid, 0, data)
-    return data
+from tests.support.arrayproc import ROOT
+from tests.support.data import MiB, fill
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1, SRC2
 
 
 def test_the_demo_batch(run, array, view, config, tmp_path):
-    one, two = fill(array, SRC1, b"first volume "), fill(array, SRC2, b"second volume ")
+    one, two = fill(array, SRC1, b"first volume ", MiB), fill(array, SRC2, b"second volume ", MiB)
     before = view.snapshot()
     report = tmp_path / "report.json"
     done = run("vssorch", "batch", str(ROOT / "examples" / "demo-batch.yaml"), "--config", str(config),
@@ -33,7 +25,7 @@ def test_the_demo_batch(run, array, view, config, tmp_path):
     assert array.read(SRC1, 0, MiB) == one and array.read(SRC2, 0, MiB) == two
     # the backup is gone; the restore point was consumed by its restore
     assert len(released["deleted"]) == 2
-    assert view.fcmaps() == [] and view.snapshot()["volumes"] == before["volumes"]
+    assert view.fcmaps() == {} and view.snapshot()["volumes"] == before["volumes"]
     assert view.host_volumes()["backup_host"] == set()
     assert "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
     table = done.stdout.splitlines()
@@ -41,7 +33,7 @@ def test_the_demo_batch(run, array, view, config, tmp_path):
 
 
 def test_an_imported_copy_holds_the_point_in_time(run, array, view, config, tmp_path):
-    before = fill(array, SRC1, b"before ")
+    before = fill(array, SRC1, b"before ", MiB)
     path = tmp_path / "b.yaml"
     path.write_text("jobs:\n  - name: b\n    create:\n      volumes: [vss_src_vol]\n"
                     "      transportable: true\n      import_to: backup_host\n      verify: true\n"
@@ -102,7 +94,7 @@ def test_demo_script(tmp_path):
 
 
 def test_a_cascade_restore_reports_300_and_the_newer_copies_it_deleted(run, array, view, config, tmp_path):
-    before = fill(array, SRC1, b"at the old copy ")
+    before = fill(array, SRC1, b"at the old copy ", MiB)
     path = tmp_path / "b.yaml"
     # copy rate 0: the newer copy reads through the older one (a cascade, manual 5.1)
     path.write_text("jobs:\n  - name: old\n    create: {volumes: [vss_src_vol], copy_rate: 0}\n"
@@ -116,4 +108,4 @@ def test_a_cascade_restore_reports_300_and_the_newer_copies_it_deleted(run, arra
     newer = [s["shadow_id"] for s in new["shadows"]]
     assert newer and set(newer) <= set(restored["deleted"]) and newer[0] in restored["detail"]
     assert array.read(SRC1, 0, MiB) == before
-    assert view.fcmaps() == [] and "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout
+    assert view.fcmaps() == {} and "no shadow copies" in run("vssorch", "list", "--config", str(config)).stdout

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.batch import BatchError, Create, Restore, parse
-from tests.cli.conftest import GOOD, READS, needs_cim, one_line_error
+from tests.support.commands import GOOD, one_line_error
+from tests.support.view import READS
 
 def test_a_good_file_parses_into_jobs():
     batch = parse(GOOD, "b.yaml")
@@ -89,7 +90,6 @@ def test_unreadable_files(run, tmp_path: Path, content):
     one_line_error(run("vssorch", "batch", str(path)), "vssorch", 2505, 2)
 
 
-@needs_cim
 @pytest.mark.parametrize("job, line, message", [
     ("  - create: {volumes: [vss_src_vol, no_such_vol]}\n", 2, "error 201:"),
     ("  - create:\n      volumes: [vss_src_vol]\n      transportable: true\n      import_to: nobody\n",

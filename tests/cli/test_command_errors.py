@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from orchestrator.cli.main import main
-from tests.cli.conftest import ROOT, one_line_error, write_config
+from tests.support.arrayproc import ROOT
+from tests.support.commands import one_line_error
+from tests.support.configfile import write_config
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from orchestrator.cli import inspurvcfg
 from orchestrator.cli.listing import LISTS
 from orchestrator.cli.main import main as vssorch
-from tests.cli.conftest import GOOD, READS, needs_cim, write_config
+from tests.support.commands import GOOD
+from tests.support.configfile import write_config
+from tests.support.view import READS
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -71,7 +73,6 @@ def test_batch_files_offline(tmp_path: Path, capsys):
     check()
 
 
-@needs_cim
 def test_batch_files_never_change_the_array(tmp_path: Path, capsys, array, view):
     config = write_config(tmp_path / "config.yaml", array)
     before = view.snapshot()
@@ -105,7 +106,6 @@ argvs = st.lists(st.one_of(st.sampled_from(["listvols", "add", "rem", "testsnaps
                                             "--config", "-x", "--", *LISTS]), words), max_size=5)
 
 
-@needs_cim
 def test_command_lines_never_change_the_array(tmp_path: Path, capsys, array, view):
     config = write_config(tmp_path / "config.yaml", array)
     before = view.snapshot()

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from tests.cli.conftest import READS, SRC1, needs_cim, one_line_error, write_config
+from tests.support.commands import one_line_error
+from tests.support.configfile import write_config
+from tests.support.demo import SRC1
+from tests.support.view import READS
 
-pytestmark = needs_cim
 
 FREE = {"vss_target_vol", *(f"vss_target_{n}" for n in range(1, 8))}
 

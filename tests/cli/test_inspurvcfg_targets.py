@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-from tests.cim.conftest import adapter
-from tests.cli.conftest import READS, needs_cim, one_line_error, write_config
 from tests.support.arrayproc import ArrayProcess
+from tests.support.cimadapter import adapter
+from tests.support.commands import one_line_error
+from tests.support.configfile import write_config
+from tests.support.view import READS
 
-pytestmark = needs_cim
 
 SEED = """
 pools:

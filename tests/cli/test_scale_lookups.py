@@ -15,9 +15,7 @@ from orchestrator.cli import main as vssorch
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from core.records import SetOptions
-from tests.cli.conftest import needs_cim
 
-pytestmark = needs_cim
 
 VOLUME, HARDWARE_ID = "IBMTSSVC_StorageVolume", "IBMTSSVC_StorageHardwareID"
 SMALL_FREE, LARGE_FREE = 64, 300

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import needs_cim, one_line_error
-
-pytestmark = needs_cim
+from tests.support.commands import one_line_error
 
 
 def test_a_volume_this_host_cannot_read_is_201_and_leaves_nothing(run, config, view, tmp_path):

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.commands import clean_env, script
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.yaml"
-
-
-def _command() -> list[str]:
-    # The console script exists once the project is installed (pip install -e); before
-    # that, the module runs the same main().
-    script = shutil.which("inspurvcfg", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "orchestrator.cli.inspurvcfg"]
 
 
 @pytest.fixture
@@ -38,8 +31,8 @@ def config_file(tmp_path: Path) -> Path:
 def run_cli(tmp_path: Path):
     """Run the real inspurvcfg in a child process, from tmp_path, with no config or
     password variables inherited from the caller."""
-    command = _command()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VSSORCH_")}
+    command = script("inspurvcfg")
+    env = clean_env()
     env["VSSORCH_SET_CHECK"] = "0"     # no array here: skip the connection test after `set`
 
     def run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from orchestrator.cli.inspurvcfg import main
 from orchestrator.config import PARAMS
+from tests.support.commands import clean_env
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "config.example.yaml").read_text(encoding="utf-8")
 NAMES = [name for p in PARAMS for name in (p.key, *p.aliases)]
@@ -30,7 +31,7 @@ def isolated(config_bytes: bytes):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "config.yaml"
         path.write_bytes(config_bytes)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VSSORCH_")}
+        env = clean_env()
         env["VSSORCH_CONFIG"] = str(path)
         env["VSSORCH_SET_CHECK"] = "0"    # no array here: skip the connection test after `set`
         os.chdir(folder)

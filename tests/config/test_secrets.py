@@ -17,7 +17,7 @@ import yaml
 from orchestrator import passwords
 from orchestrator.config import load_config
 from orchestrator.configedit import set_value
-from tests.config.conftest import _command
+from tests.support.commands import clean_env, script
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="file modes and pty are POSIX")
 
@@ -35,9 +35,8 @@ def fresh(tmp_path: Path, text: str = "") -> Path:
     return path
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VSSORCH_")}
-    return {**env, "VSSORCH_SET_CHECK": "0"}
+def unchecked_env() -> dict[str, str]:
+    return {**clean_env(), "VSSORCH_SET_CHECK": "0"}
 
 
 def shown_by_ps(pid: int) -> str:
@@ -51,8 +50,8 @@ class Terminal:
     def __init__(self, *args: str):
         pid, self.fd = pty.fork()
         if pid == 0:                                            # the child: becomes inspurvcfg
-            command = [*_command(), *args]
-            os.execve(command[0], command, clean_env())
+            command = [*script("inspurvcfg"), *args]
+            os.execve(command[0], command, unchecked_env())
         self.pid, self.seen = pid, b""
 
     def expect(self, text: str) -> None:
@@ -108,9 +107,9 @@ def test_two_different_entries_change_nothing(tmp_path: Path):
 
 def test_standard_input_gives_one_line_and_ps_never_shows_it(tmp_path: Path):
     path = fresh(tmp_path)
-    child = subprocess.Popen([*_command(), "--config", str(path), "set", "vmpassword"],
+    child = subprocess.Popen([*script("inspurvcfg"), "--config", str(path), "set", "vmpassword"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=clean_env(), cwd=tmp_path)
+                             env=unchecked_env(), cwd=tmp_path)
     assert SECRET not in shown_by_ps(child.pid)
     out, err = child.communicate(f"{SECRET}\nsecond line is not read\n".encode(), timeout=60)
     assert (child.returncode, err) == (0, b"")

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.arrayproc import ROOT, ArrayProcess
+from tests.support.arrayproc import ArrayProcess
+from tests.support.demo import DEMO
 
 SHAPES = json.loads((Path(__file__).parent / "dump_shapes.json").read_text())["classes"]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    proc = ArrayProcess(tmp_path_factory.mktemp("shapes"), seed=ROOT / "simulator" / "seeds" / "demo.yaml").start()
+    proc = ArrayProcess(tmp_path_factory.mktemp("shapes"), seed=DEMO).start()
     yield proc
     proc.stop()
 

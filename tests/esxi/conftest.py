@@ -15,23 +15,21 @@ from pathlib import Path
 import pytest
 
 from adapters.esxi.session import VSphereSession
-from tests.lifecycle.conftest import DEMO
-from tests.support.arrayproc import ArrayProcess
+from tests.support.arrayproc import ROOT
+from tests.support.demo import DEMO, start_seeded
+from tests.support.vcsim import (
+    FC_WWPNS,
+    IQN,
+    NPIV_WWPNS,
+    PASSWORD,
+    SELF_DNS,
+    SELF_IP,
+    SELF_UUID,
+    TIMEOUT_MS,
+    USER,
+)
 
 from .fabric import write_luns
-
-ROOT = Path(__file__).resolve().parents[2]
-
-USER = "vss-operator"
-PASSWORD = "Pw-7f3a9c-must-not-leak"
-SELF_IP = "192.0.2.10"
-SELF_DNS = "vss-host.example.test"
-SELF_UUID = "421f245c-1a2b-3c4d-5e6f-00112233aabb"  # as vSphere's config.uuid has it
-# The second WWPN has its top bit set: vSphere sends it as a negative long.
-FC_WWPNS = ("10000090FA1B2C3D", "C0507601D4E20000")
-IQN = "iqn.1998-01.com.vmware:esx-test-1"
-NPIV_WWPNS = ("28000C2900000001", "28000C2900000002")
-TIMEOUT_MS = 10_000
 
 
 @dataclass
@@ -117,6 +115,6 @@ def esx_array(tmp_path):
     # the sources are the VM's pRDMs, so LUNs of the ESXi host too (a VM copies only those)
     shared = "mappings:\n  - {host: esx_host, volumes: [vss_src_vol, vss_src_vol2], force: true}\n"
     seed.write_text(DEMO.read_text().replace("hosts:\n", "hosts:\n" + hosts, 1) + shared)
-    proc = ArrayProcess(state=tmp_path / "array", http=True, seed=seed, time_scale=1000).start()
+    proc = start_seeded(tmp_path / "array", seed=seed)
     yield proc
     proc.stop()

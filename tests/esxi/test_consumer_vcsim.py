@@ -12,13 +12,14 @@ from orchestrator.consumers import EsxiVm, GuestIdentity
 from orchestrator.engine import Orchestrator
 from core.errors import VssError
 from core.records import SetOptions
-from tests.lifecycle.conftest import ArrayView, SRC1, SRC2, fill, write_config
 from tests.support.arrayproc import PASSWORD as ARRAY_PASSWORD, USER as ARRAY_USER
+from tests.support.configfile import write_config
+from tests.support.data import MiB, fill
+from tests.support.demo import SRC1, SRC2
+from tests.support.vcsim import FC_WWPNS, NPIV_WWPNS, SELF_IP
+from tests.support.view import ArrayView
 
-from .conftest import FC_WWPNS, NPIV_WWPNS, SELF_IP
 from .fabric import Fabric
-
-MiB = 1 << 20
 
 
 def test_create_shows_targets_as_prdms_and_delete_removes_them_before_unmapping(

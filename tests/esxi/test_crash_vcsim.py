@@ -10,10 +10,12 @@ import json
 
 import pytest
 
-from tests.lifecycle.conftest import ArrayView, SRC1, SRC2, fill, write_config
+from tests.support.configfile import write_config
+from tests.support.data import fill
+from tests.support.demo import SRC1, SRC2
+from tests.support.vcsim import FC_WWPNS, PASSWORD, SELF_IP, USER
+from tests.support.view import ArrayView
 from tests.support.vmcrash import check_array, crash_then_clean, points, run
-
-from .conftest import FC_WWPNS, PASSWORD, SELF_IP, USER
 
 DRIVER = "tests.esxi.driver"
 

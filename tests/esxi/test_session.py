@@ -17,17 +17,7 @@ from pyVmomi import vim
 
 from adapters.esxi import errors
 from adapters.esxi.session import VSphereSession
-from tests.esxi.conftest import (
-    FC_WWPNS,
-    IQN,
-    NPIV_WWPNS,
-    PASSWORD,
-    SELF_DNS,
-    SELF_IP,
-    SELF_UUID,
-    TIMEOUT_MS,
-    USER,
-)
+from tests.support.vcsim import FC_WWPNS, IQN, NPIV_WWPNS, PASSWORD, SELF_DNS, SELF_IP, SELF_UUID, TIMEOUT_MS, USER
 
 UID1 = "60050760008D89C0D000000000000001"
 UID2 = "60050760008D89C0D000000000000002"

@@ -5,7 +5,8 @@ from simulator import returncodes as rc
 from simulator.flashcopy import PREPARE_SECONDS
 from simulator.voldata import CHUNK
 
-from .conftest import N, pattern, refused
+from tests.support.data import pattern
+from tests.support.fcengine import N, refused
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from simulator import returncodes as rc
 from simulator.voldata import CHUNK
 
-from .conftest import pattern, refused
+from tests.support.data import pattern
+from tests.support.fcengine import refused
 
 SIZE = 16 * CHUNK
 STOP_NEWER_AND_CURRENT, STOP_OLDER, FAIL_IF_NOT_OLDEST = 2, 4, 5

@@ -7,7 +7,8 @@ from simulator.flashcopy import (
     GROUP_STATUS, PREPARE_SECONDS, SYNC_STATE, TRANSITIONS, copy_speed)
 from simulator.voldata import CHUNK
 
-from .conftest import N, pattern, refused
+from tests.support.data import pattern
+from tests.support.fcengine import N, refused
 
 KIB = 1024
 

@@ -21,7 +21,9 @@ from simulator.flashcopy import PREPARE_SECONDS
 from simulator.returncodes import ArrayError
 from simulator.voldata import CHUNK
 
-from .conftest import Array, FakeClock, make_db, pattern
+from tests.support.clock import FakeClock
+from tests.support.data import pattern
+from tests.support.fcengine import Array, make_db
 
 LONG = os.environ.get("VSSORCH_LONG") == "1"    # pytest --long: bigger volumes, more runs
 # five chunks, the last one short (256 KiB grains: 4 + 1); forty in the long run

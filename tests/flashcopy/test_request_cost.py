@@ -2,7 +2,9 @@
 the mapping records the engine settles, schedules and writes, never timed."""
 from simulator.voldata import CHUNK
 
-from .conftest import Array, FakeClock, make_db, pattern
+from tests.support.clock import FakeClock
+from tests.support.data import pattern
+from tests.support.fcengine import Array, make_db
 
 SIZE = 256 * CHUNK      # 16 MiB: at copy rate 1 (128 KiB/s) two minutes of copying
 BUSY = 300

@@ -7,7 +7,7 @@ from simulator.cascade import grain_count, grain_starts, grains, lowest_grains
 from simulator.returncodes import ArrayError
 from simulator.voldata import CHUNK, MaskTest, VolumeData, chunk_count, range_mask, span
 
-from .conftest import pattern
+from tests.support.data import pattern
 
 GIB = 1 << 30
 

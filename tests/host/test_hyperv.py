@@ -15,7 +15,7 @@ from adapters.hyperv.passthrough import (
     GuestIdentity, HyperVParent, VmDrive, VmStorage, bios_uuid_candidates, find_vm,
     pick_free_slot, read_guest_identity,
 )
-from tests.host.conftest import HOSTILE
+from tests.support.powershell import HOSTILE
 
 UID = "60050760008D89C0D000000000000001"
 TARGET = "60050760008D89C0D0000000000000A7"

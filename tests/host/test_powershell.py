@@ -8,7 +8,7 @@ import pytest
 
 from adapters.host import powershell as ps
 from adapters.host.powershell import LocalRunner, PowerShellError, PsrpRunner
-from tests.host.conftest import HOSTILE
+from tests.support.powershell import HOSTILE
 
 SCRIPT = "param([string]$Name)\n$ErrorActionPreference = 'Stop'\nGet-Thing -Name $Name\n" \
          "ConvertTo-Json -InputObject $x -Compress -Depth 2\n"

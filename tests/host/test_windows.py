@@ -10,7 +10,7 @@ from adapters.host import windows as w
 from adapters.host.base import DiskTimeout, HostError, VolumeNotFound
 from core.ports import DiskId, Initiators
 from adapters.host.windows import WindowsHost, access_path
-from tests.host.conftest import HOSTILE
+from tests.support.powershell import HOSTILE
 
 UID = "60050760008D89C0D000000000000001"
 DISK1 = {"Number": 1, "UniqueId": UID, "UniqueIdFormat": 3, "SerialNumber": UID + " ",

@@ -10,7 +10,9 @@ import pytest
 
 from core.errors import MESSAGES, VssError
 
-from .conftest import SRC1, SRC2, assert_clean_after_cleanup, fill, try_create
+from tests.support.data import fill
+from tests.support.demo import SRC1, SRC2
+from tests.support.lifecycle import assert_clean_after_cleanup, try_create
 
 
 def calls_of(array, orch, fn) -> int:

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from .conftest import SRC1, SRC2, assert_clean_after_cleanup, fill, try_create
+from tests.support.data import fill
+from tests.support.demo import SRC1, SRC2
+from tests.support.lifecycle import assert_clean_after_cleanup, try_create
 
 LONG = os.environ.get("VSSORCH_LONG") == "1"
 CREATE_CALLS = 16          # requests of a 2-volume create by a new process

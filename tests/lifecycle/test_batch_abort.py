@@ -8,7 +8,8 @@ from orchestrator.config import load_config
 from orchestrator.consumers import data_endpoint
 from orchestrator.engine import Orchestrator
 
-from .conftest import BACKUP_IQN, HOST_IQN, SRC1, fill
+from tests.support.data import fill
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1
 
 BATCH = """jobs:
   - name: nightly

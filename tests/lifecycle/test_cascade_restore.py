@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import MiB, SRC1, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import SRC1
 
 
 @pytest.fixture

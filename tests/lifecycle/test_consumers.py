@@ -11,9 +11,10 @@ from orchestrator.consumers import HyperVVm, PhysicalHost, Rescans
 from core.errors import VssError
 from core.records import SetOptions
 from tests.support.arrayproc import PASSWORD, USER
+from tests.support.data import fill, MiB
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1, SRC2
 from tests.support.hyperv import FakeParent, PassThroughGuest
-
-from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill, give_sources_to
+from tests.support.lifecycle import give_sources_to
 
 PARENT_PORT = BACKUP_IQN      # the demo seed's backup_host stands in for the Hyper-V parent
 

@@ -11,10 +11,12 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
+from tests.support.configfile import write_config
+from tests.support.data import fill
+from tests.support.demo import BACKUP_IQN, SRC1, SRC2
 from tests.support.hyperv import FakeParent
+from tests.support.lifecycle import give_sources_to
 from tests.support.vmcrash import check_array, crash_then_clean, points, run
-
-from .conftest import BACKUP_IQN, SRC1, SRC2, fill, give_sources_to, write_config
 
 DRIVER = "tests.lifecycle.hyperv_driver"
 PARENT_PORT = BACKUP_IQN          # the demo seed's backup_host stands in for the Hyper-V parent

@@ -27,7 +27,9 @@ from core.records import SetOptions
 from states import KINDS
 from states.machine import CRASH_ENV, CRASH_EXIT, PAUSE_ENV
 
-from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, fill, write_config
+from tests.support.configfile import write_config
+from tests.support.data import fill, MiB
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1, SRC2
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {"create": "create", "abort": "create", "delete": "delete", "retry": "delete",

@@ -7,7 +7,8 @@ from pywbem import Uint16
 from core.errors import VssError
 from core.records import SetOptions
 
-from .conftest import BACKUP_IQN, MiB, SRC1, SRC2, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import BACKUP_IQN, SRC1, SRC2
 
 
 def test_create_non_transportable_keeps_the_point_in_time(array, view, orch):

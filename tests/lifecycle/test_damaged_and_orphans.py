@@ -9,7 +9,8 @@ from orchestrator import ownership
 from orchestrator.cli.main import main
 from core.records import SetOptions
 
-from .conftest import BACKUP_IQN, SRC1, SRC2, fill
+from tests.support.data import fill
+from tests.support.demo import BACKUP_IQN, SRC1, SRC2
 
 
 def _die(orch) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import VssError
 
-from .conftest import SRC1, SRC2
+from tests.support.demo import SRC1, SRC2
 
 
 def _free(view) -> set[str]:

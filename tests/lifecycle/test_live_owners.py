@@ -15,7 +15,9 @@ from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from states.machine import CRASH_ENV, CRASH_EXIT, PAUSE_ENV
 
-from .conftest import HOST_IQN, MiB, SRC1, SRC2, fill, write_config
+from tests.support.configfile import write_config
+from tests.support.data import fill, MiB
+from tests.support.demo import HOST_IQN, SRC1, SRC2
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ["-m", "orchestrator.cli.main"]

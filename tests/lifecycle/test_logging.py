@@ -10,7 +10,8 @@ from pathlib import Path
 
 from states.create import CreateLifecycle
 
-from .conftest import HOST_IQN, SRC1, write_config
+from tests.support.configfile import write_config
+from tests.support.demo import HOST_IQN, SRC1
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,9 @@ from orchestrator.engine import Orchestrator
 from core.errors import VssError
 from states import KINDS
 from tests.support.arrayproc import ArrayProcess
-
-from .conftest import DEMO, SRC1, ArrayView, write_config
+from tests.support.configfile import write_config
+from tests.support.demo import DEMO, SRC1
+from tests.support.view import ArrayView
 
 LONG = os.environ.get("VSSORCH_LONG") == "1"
 SIZE = 64 << 10

@@ -11,8 +11,8 @@ from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from core.records import SetOptions
 from tests.support.arrayproc import ArrayProcess
-
-from .conftest import ArrayView, write_config
+from tests.support.configfile import write_config
+from tests.support.view import ArrayView
 
 N = 16
 SEED = f"""

@@ -9,7 +9,8 @@ import pytest
 from orchestrator.engine import Orchestrator
 from core.errors import VssError
 
-from .conftest import MiB, SRC1, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import SRC1
 
 STEP = 100.0       # simulated seconds per poll; the 10 GiB reverse copy moves 1% per ~51 s
 

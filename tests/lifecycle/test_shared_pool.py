@@ -13,7 +13,10 @@ import pytest
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 
-from .conftest import BACKUP_IQN, HOST_IQN, SRC1, SRC2, ArrayView, give_sources_to, write_config
+from tests.support.configfile import write_config
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1, SRC2
+from tests.support.lifecycle import give_sources_to
+from tests.support.view import ArrayView
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOP = """

@@ -8,7 +8,8 @@ import pytest
 from core.errors import VssError
 from core.records import SetOptions
 
-from .conftest import BACKUP_IQN, MiB, SRC1, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import BACKUP_IQN, SRC1
 
 
 def test_another_hosts_volume_is_refused_before_anything_changes(array, view, make_orch):

@@ -10,7 +10,8 @@ import pytest
 from core.errors import VssError
 from states.delete import DeleteLifecycle
 
-from .conftest import MiB, SRC1, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import SRC1
 
 
 @pytest.fixture(params=["unexpose", "release"])

@@ -67,10 +67,14 @@ class ArrayProcess:
         """A handle on a plain-HTTP array another process started: data and admin calls."""
         return cls(state=Path(), http=True, url=url)
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].rstrip("/"))
+
     def kill_and_restart(self) -> None:
         """The array dies (SIGKILL: nothing flushed, no clean stop) and comes back on the
         same port with its state folder, as after a power loss."""
-        port = self.url.rsplit(":", 1)[1].rstrip("/")
+        port = str(self.port)
         self.proc.kill()
         self.proc.wait()
         self.seed = None                        # the state folder is provisioned already

@@ -16,10 +16,10 @@ from orchestrator.engine import Orchestrator
 from states.create import CreateLifecycle
 from states.delete import DeleteLifecycle
 from states.machine import CRASH_ENV, CRASH_EXIT
+from tests.support.arrayproc import ROOT
+from tests.support.data import MiB
 from tests.support.vmdriver import DISK_CRASH_ENV
 
-ROOT = Path(__file__).resolve().parents[2]
-MiB = 1 << 20
 # the steps that attach disks to the VM (create) and remove them (delete)
 HYPERVISOR_STEPS = {("create", "expose"), ("delete", "unexpose")}
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
 from orchestrator.vss_types import Attr, LunInfo
-from tests.lifecycle.conftest import write_config
-from tests.support.arrayproc import ArrayProcess
+from tests.support.configfile import write_config
+from tests.support.demo import start_seeded
+from tests.support.service import client_of
 
-from .conftest import BIG, client_of
+BIG = Path(__file__).resolve().parent / "big.yaml"
 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("big")
-    proc = ArrayProcess(state=tmp / "array", http=True, seed=BIG, time_scale=1000).start()
+    proc = start_seeded(tmp / "array", seed=BIG)
     yield proc, tmp
     proc.stop()
 

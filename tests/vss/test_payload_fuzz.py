@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from orchestrator.service_schema import CALLS
 from orchestrator.vss_types import HResult
 
-from .conftest import SRC1, client_of
+from tests.support.demo import SRC1
+from tests.support.service import client_of
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
                     st.text(max_size=40), st.sampled_from([SRC1, "{set}", "E:", "60050760", ""]))

@@ -8,7 +8,9 @@ import uuid
 from orchestrator.cli.shadow import CallFailed, Requestor
 from orchestrator.vss_types import Attr, LunInfo
 
-from .conftest import MiB, SRC1, client_of, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import SRC1
+from tests.support.service import client_of
 
 PERSISTENT = int(Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)
 
@@ -55,7 +57,7 @@ def test_a_set_cleaned_up_by_another_process_is_bad_state_at_its_next_callback(s
 
 
 def test_abort_after_post_final_commit_keeps_the_persistent_copy(requestor, client, array, view):
-    image = fill(array, SRC1, b"keep me ")
+    image = fill(array, SRC1, b"keep me ", MiB)
     res = requestor.create([SRC1])
     after = view.snapshot()
     reply = client.call("AbortSnapshots", set_id=res["set_id"])
@@ -94,7 +96,7 @@ def test_a_volume_of_another_host_is_unsupported_before_anything_changes(request
 def test_a_cascade_restore_reports_300_with_the_copies_it_deleted(requestor, array):
     images, made = [], []
     for i in range(3):          # backgroundCopy 0 (the fixture's configuration): one cascade
-        images.append(fill(array, SRC1, f"image{i} ".encode()))
+        images.append(fill(array, SRC1, f"image{i} ".encode(), MiB))
         made.append(requestor.create([SRC1]))
     shadow_of = {s["snapshot_id"]: s["shadow_id"] for r in requestor.sets() for s in r["shadows"]}
     snap = [LunInfo.for_uid(made[1]["targets"][0]["serial"]).to_json()]

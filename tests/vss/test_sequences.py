@@ -10,7 +10,9 @@ from orchestrator.cli.shadow import CallFailed, Requestor
 from orchestrator.vss_luns import LunChange
 from orchestrator.vss_types import Attr, LunInfo
 
-from .conftest import BACKUP_IQN, HOST_IQN, MiB, SRC1, SRC2, client_of, fill
+from tests.support.data import fill, MiB
+from tests.support.demo import BACKUP_IQN, HOST_IQN, SRC1, SRC2
+from tests.support.service import client_of
 
 PERSISTENT = int(Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)
 
@@ -20,9 +22,9 @@ def lun(uid: str) -> dict:
 
 
 def test_non_transportable_create_is_surfaced_on_this_host(requestor, array, view):
-    before = fill(array, SRC1, b"before-commit")
+    before = fill(array, SRC1, b"before-commit", MiB)
     res = requestor.create([SRC1, SRC2])
-    fill(array, SRC1, b"after-commit!")
+    fill(array, SRC1, b"after-commit!", MiB)
     assert res["array_requests"]["CommitSnapshots"] == 1
     assert 0 < res["hold_ms"] <= res["frozen_ms"] <= res["create_ms"]
     targets = [t["serial"] for t in res["targets"]]
@@ -39,7 +41,7 @@ def test_non_transportable_create_is_surfaced_on_this_host(requestor, array, vie
 
 
 def test_transportable_is_imported_on_a_second_host(service, requestor, array, view, start_service):
-    data = fill(array, SRC2, b"transport-me")
+    data = fill(array, SRC2, b"transport-me", MiB)
     res = requestor.create([SRC2], transportable=True)
     target = res["targets"][0]["serial"]
     name = next(n for n, v in view.volumes().items() if v["uid"] == target)
@@ -68,9 +70,9 @@ def test_delete_gives_targets_back(requestor, array, view):
 
 
 def test_resync_copies_the_shadow_copy_back(requestor, array):
-    old = fill(array, SRC1, b"good-data")
+    old = fill(array, SRC1, b"good-data", MiB)
     res = requestor.create([SRC1])
-    fill(array, SRC1, b"corrupted")
+    fill(array, SRC1, b"corrupted", MiB)
     requestor.resync(res["snapshot_ids"][0])
     assert array.read(SRC1, 0, MiB) == old
 

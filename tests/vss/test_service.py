@@ -18,7 +18,9 @@ from orchestrator.service import Service
 from orchestrator.service_client import HttpClient
 from orchestrator.vss_types import Attr, LunInfo
 
-from .conftest import ROOT, SRC1, SRC2, client_of
+from tests.support.arrayproc import ROOT
+from tests.support.demo import SRC1, SRC2
+from tests.support.service import client_of
 
 PERSISTENT = int(Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)
 
@@ -223,7 +225,7 @@ def _files(folder) -> dict:
 
 
 def test_a_second_or_refused_serve_changes_nothing(start_service, array, view, config_file):
-    from tests.cli.conftest import READS
+    from tests.support.view import READS
     first = start_service()
     assert client_of(first).call("BeginPrepareSnapshot", set_id="live", snapshot_id="a", context=PERSISTENT,
                                  luns=[LunInfo.for_uid(SRC1).to_json()])["ok"]

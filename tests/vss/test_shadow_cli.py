@@ -11,7 +11,8 @@ import sys
 
 from orchestrator.cli.main import main
 
-from .conftest import ROOT, SRC1, SRC2
+from tests.support.arrayproc import ROOT
+from tests.support.demo import SRC1, SRC2
 
 COMMANDS = ("providers", "create", "list", "expose", "unexpose", "import", "delete", "resync")
 

@@ -2,60 +2,24 @@
 and one Wine prefix per test session (its first wineboot is the expensive part), shared
 by xdist workers through a lock in the session's common temporary folder.
 
-Wine runs headless: a fresh WINEPREFIX, WINEDEBUG=-all, and no Mono/Gecko install
-prompts (WINEDLLOVERRIDES). Skips only when mingw-w64 or Wine is not installed
-(scripts/setup.sh installs both when run as root)."""
+Wine runs headless (tests/support/wine.py). Skips only when mingw-w64 or Wine is not
+installed (scripts/setup.sh installs both when run as root)."""
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 
 import pytest
 
-from tests.lifecycle.conftest import ArrayView, write_config
-from tests.support.arrayproc import ArrayProcess
-from tests.vss.conftest import DEMO, ROOT
-
-CXX = "x86_64-w64-mingw32-g++-posix"
-HOST = "vss_iscsi_host"
-
-
-@contextmanager
-def locked(path: Path):
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def winpath(path: Path) -> str:
-    """Wine's Z: drive is the Unix root."""
-    return str(PureWindowsPath("Z:/", *Path(path).resolve().parts[1:]))
-
-
-@dataclass
-class Wine:
-    prefix: Path
-    dll: Path
-    harness: Path
-
-    def env(self, **extra: str) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VSSORCH_")}
-        env.update(WINEPREFIX=str(self.prefix), WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=",
-                   WINEARCH="win64", DISPLAY="")
-        env.update(extra)
-        return env
-
-    def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["wine", *args], env=self.env(**env), capture_output=True, text=True, timeout=timeout)
+from tests.support.arrayproc import ROOT, ArrayProcess
+from tests.support.commands import script
+from tests.support.configfile import write_config
+from tests.support.demo import start_seeded
+from tests.support.view import ArrayView
+from tests.support.wine import CXX, HOST, Wine, locked
 
 
 @pytest.fixture(scope="session")
@@ -92,11 +56,10 @@ class Served:
 def served(tmp_path_factory):
     """The embedded array and a real `vssorch serve` process on a free loopback port."""
     tmp = tmp_path_factory.mktemp("winsvc")
-    array = ArrayProcess(state=tmp / "array", http=True, seed=DEMO, time_scale=1000).start()
+    array = start_seeded(tmp / "array")
     config = write_config(tmp / "config.yaml", array, tmp / "state", backgroundCopy=0)
-    vssorch = Path(sys.executable).with_name("vssorch")
     with open(tmp / "serve.log", "wb") as log:
-        proc = subprocess.Popen([str(vssorch), "serve", "--config", str(config), "--listen", "127.0.0.1:0",
+        proc = subprocess.Popen([*script("vssorch"), "serve", "--config", str(config), "--listen", "127.0.0.1:0",
                                  "--host-name", HOST], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     try:

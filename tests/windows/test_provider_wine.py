@@ -17,8 +17,9 @@ from orchestrator.vss import PROVIDER_ID, PROVIDER_VERSION
 from orchestrator.vss_luns import PRODUCT, VENDOR
 from orchestrator.vss_types import HResult, LunInfo
 
-from ..vss.conftest import SRC1, SRC2, fill
-from .conftest import HOST, winpath
+from tests.support.data import MiB, fill
+from tests.support.demo import SRC1, SRC2
+from tests.support.wine import HOST, winpath
 
 S_OK, S_FALSE, E_NOINTERFACE = "0x00000000", "0x00000001", "0x80004002"
 VETO = f"0x{HResult.VSS_E_PROVIDER_VETO.value:08X}"
@@ -220,10 +221,10 @@ def test_wine_provider_creates_imports_deletes_and_aborts_through_the_service(wi
 def test_wine_resync_through_the_async_object_restores_the_original(wine, served):
     array, view = served.array, served.view
     start = view.snapshot()
-    original = fill(array, SRC2, b"before the shadow copy ")
+    original = fill(array, SRC2, b"before the shadow copy ", MiB)
 
     def overwrite(lines):
-        fill(array, SRC2, b"written after it ")
+        fill(array, SRC2, b"written after it ", MiB)
 
     lines = harness(wine, [winpath(wine.dll), "resync", SRC2], service_env(served),
                     {("after", "PostCommitSnapshots"): overwrite})
