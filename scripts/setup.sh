@@ -29,6 +29,16 @@ stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e ".[test]"
+  # a virtualenv made before import-linter moved out still has it and rich
+  if [ -x .venv/bin/lint-imports ]; then .venv/bin/pip uninstall -q -y import-linter rich >/dev/null; fi
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# The import rules' checker in a virtualenv of its own: in the product's, its dependency
+# rich would be imported by structlog in every command (and it wants a newer click than
+# pywbemtools allows). It reads the packages from the working directory, not installed.
+if [ ! -x .venv-tools/bin/lint-imports ]; then
+  python3 -m venv .venv-tools
+  .venv-tools/bin/pip install -q "import-linter>=2.5,<3"
 fi

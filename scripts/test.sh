@@ -7,5 +7,5 @@ cd "$here"
 bash scripts/setup.sh
 .venv/bin/ruff check --quiet .            # rules: [tool.ruff] in pyproject.toml
 .venv/bin/mypy                            # modules and exclusions: [tool.mypy]
-.venv/bin/lint-imports --no-logo --no-cache  # contracts: [tool.importlinter]
+.venv-tools/bin/lint-imports --no-logo --no-cache  # contracts: [tool.importlinter]
 exec .venv/bin/python -m pytest -n 2 "$@"
