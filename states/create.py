@@ -8,8 +8,8 @@ check           sources are this host's volumes or importable shadow copies (201
                 offline sources (512), thin targets need copy rate 0 and no
                 mixing of copy rates in one cascade (800); no array change
 choose_targets  equal-sized targets from the free host's volumes, or new volumes in
-                storagePool (named vss-<id>-t<n>); an incremental mapping of the same
-                source is reused with its target
+                storagePool (named vss-<id>-t<n>; states/targets.py); an incremental
+                mapping of the same source is reused with its target
 create_group    consistency group vss-<id>: all members start at one instant
 attach          one AttachReplicas for every pair (mappings vss-<id>-<n>); a target
                 another host took meanwhile (32816) is replaced by the next free one
@@ -36,8 +36,10 @@ from adapters.cim.model import (COPYING, IDLE, STOPPED, STOPPING, ArrayCallError
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
+from states.exposure import expose_shadows, hide_shadows
 from states.identity import fcmap_if_named, group_if_named, own_shadows
 from states.machine import Lifecycle, Step
+from states.targets import create_targets, pick_free_targets, target_names
 
 TAKEN = 32816
 
@@ -160,116 +162,21 @@ class CreateLifecycle(Lifecycle):
 
     # ------------------------------------------------------------ targets
     def do_choose_targets(self) -> None:
-        settings = self.ctx.settings
-        if settings.pool:
-            self._create_targets()
+        shadows = self.record.shadows
+        if self.ctx.settings.pool:
+            create_targets(self.ctx, shadows, self.prefix, self.resuming)
         else:
-            self._pick_free_targets()
-        missing = [s for s in self.record.shadows if s.target_id is None]
+            pick_free_targets(self.ctx, shadows, self._copy_rate(), self.excluded)
+        missing = [s for s in shadows if s.target_id is None]
         if missing:
             raise VssError(3007, f"no free target of {missing[0].size} bytes for {missing[0].source_name}")
-        self.objects = [s.target_id for s in self.record.shadows]
-
-    def _pick_free_targets(self) -> None:
-        """Targets from the free pool. The process keeps the pool as it last listed it
-        (ctx.free_pool) and afterwards only checks that the volumes it picks are still
-        in the pool (one request whatever the pool's size); the pool is listed again
-        when one of them left it or nothing kept fits. What else may have changed since
-        the listing is the array's to refuse: another create attaching a target first
-        (32816, the next is taken), a target gone offline or resized (the create fails;
-        the failure forgets the kept pool, so the next create lists it again)."""
-        free = self.ctx.host(self.ctx.settings.free_host, 3005)
-        reused = [s.target_id for s in self.record.shadows if s.reused_fcmap and s.target_id is not None]
-        pool, listed = self.ctx.free_pool, False
-        while True:
-            if pool is None:
-                pool, listed = {v.id: v for v in self._list_free_pool(free)}, True
-                self.ctx.free_pool = pool
-            picks = self._choose(list(pool.values()))
-            if listed:
-                in_pool = set(pool)
-                break
-            if None in picks.values():
-                pool = None         # nothing kept fits: list the pool again
-                continue
-            in_pool = self._still_free(free, [*(v.id for v in picks.values()), *reused])
-            if all(v.id in in_pool for v in picks.values()):
-                break
-            pool = None             # the pool changed since it was listed: list it again
-        for shadow in self.record.shadows:
-            if shadow.reused_fcmap and shadow.target_id not in in_pool:
-                # The incremental target is still exposed or reserved by another set, and
-                # the array refuses a second incremental mapping of one source (manual 5.1).
-                raise VssError(402, f"{shadow.source_name} already has an incremental mapping "
-                                    f"({shadow.fcmap_name}) whose target another shadow copy "
-                                    "still uses; a source has one incremental mapping at a "
-                                    "time: delete that shadow copy first, or create this one "
-                                    "with incremental: false")
-        for i, vol in picks.items():
-            if vol is not None:
-                self.record.shadows[i].target_id, self.record.shadows[i].target_uid = vol.id, vol.uid
-                pool.pop(vol.id, None)      # it leaves the pool (another create may have taken it too)
-        # a kept target (incremental) is known by id only, and the kept pool lacks it
-        # once a create took it
-        unknown = [s.target_id for s in self.record.shadows
-                   if s.target_uid is None and s.target_id is not None and s.target_id not in pool]
-        known = {**pool, **self.array.volumes_by_id(unknown)}
-        for shadow in self.record.shadows:
-            if shadow.target_uid is None and shadow.target_id in known:
-                shadow.target_uid = known[shadow.target_id].uid
-
-    def _list_free_pool(self, free) -> list[Volume]:
-        try:
-            return self.array.host_volumes(free.id)
-        except VssError:
-            raise
-        except Exception as exc:     # noqa: BLE001 - the manual's 102 says "while listing VSS_FREE"
-            code = getattr(exc, "code", 102)
-            raise VssError(code if code != 911 else 102, f"listing the free pool failed: {exc}") from None
-
-    def _choose(self, pool: list[Volume]) -> dict[int, Volume | None]:
-        """A fitting volume for each shadow (by index) without a target, each volume once."""
-        taken = {s.target_id for s in self.record.shadows if s.target_id} | self.excluded
-        sources = {s.source_id for s in self.record.shadows}
-        picks = {}
-        for i, shadow in enumerate(self.record.shadows):
-            if shadow.target_id is None:
-                pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
-                             and v.id not in sources), None)
-                picks[i] = pick
-                if pick is not None:
-                    taken.add(pick.id)
-        return picks
-
-    def _still_free(self, free, volume_ids: list[str]) -> set[str]:
-        """Which of these volumes are still in the free pool."""
-        hosts = self.array.volume_host_ids(volume_ids)
-        return {vid for vid in volume_ids if free.id in hosts.get(vid, [])}
-
-    def _fits(self, vol: Volume, shadow: Shadow) -> bool:
-        return (vol.size == shadow.size and vol.online
-                and (not vol.thin or self._copy_rate() == 0))
-
-    def _create_targets(self) -> None:
-        s = self.ctx.settings
-        existing = {v.name: v for v in self.array.volumes_by_name(self._target_names())} if self.resuming else {}
-        for i, shadow in enumerate(self.record.shadows):
-            if shadow.target_id is not None and not shadow.target_created:
-                continue     # a reused incremental target
-            name = f"{self.prefix}t{i}"
-            vol = existing.get(name) or self.array.create_volume(
-                name, shadow.size, s.pool, s.iogroup or None, thin=s.thin,
-                compressed=s.compressed, deduped=s.deduped)
-            shadow.target_id, shadow.target_uid, shadow.target_created = vol.id, vol.uid, True
-
-    def _target_names(self) -> list[str]:
-        return [f"{self.prefix}t{i}" for i in range(len(self.record.shadows))]
+        self.objects = [s.target_id for s in shadows]
 
     def _map_names(self) -> list[str]:
         return [f"{self.prefix}{i}" for i in range(len(self.record.shadows))]
 
     def undo_choose_targets(self) -> None:
-        for vol in self.array.volumes_by_name(self._target_names()):
+        for vol in self.array.volumes_by_name(target_names(self.prefix, len(self.record.shadows))):
             self.array.delete_volume(vol.id)
             self.objects.append(vol.id)
         for shadow in self.record.shadows:
@@ -443,45 +350,3 @@ class CreateLifecycle(Lifecycle):
     def do_finish(self) -> None:
         """The record stays: it is the shadow copy's file from now on."""
 
-
-def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
-                   host_name: str | None = None) -> None:
-    """Map targets to a host and, when it is this host, locate the disks."""
-    host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
-    targets = [s.target_id for s in shadows]
-    for s in shadows:
-        if host.id not in s.exposed_to:
-            s.exposed_to.append(host.id)
-    ctx.array.map_volumes(host.id, targets)
-    if host_name is None and ctx.consumer is not None:
-        devices = ctx.consumer.after_map([s.target_uid for s in shadows])
-        for s in shadows:
-            s.device = devices.get(s.target_uid, s.device)
-
-
-def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
-    """Remove targets from every host they were shown to (the host side first)."""
-    hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
-    if not hosts:
-        return
-    mine = None
-    if ctx.consumer is not None:
-        try:
-            mine = ctx.consumer_host().id
-        except VssError:
-            mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
-    for host_id in hosts:
-        on_host = [s for s in shadows if host_id in s.exposed_to]
-        uids = [s.target_uid for s in on_host]
-        # A disk located here is let go here first, even when the host it was mapped
-        # through is no longer the one the configuration picks (manual 5.2).
-        here = ctx.consumer is not None and (host_id == mine or any(s.device for s in on_host))
-        if here:
-            ctx.consumer.before_unmap(uids)
-        ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
-        if here:
-            ctx.consumer.after_unmap(uids)
-        for s in on_host:
-            s.exposed_to.remove(host_id)
-            if here:
-                s.device = None

@@ -24,7 +24,7 @@ from typing import Callable
 from adapters.cim.model import STOP_OLDER
 from orchestrator.records import Shadow
 from states.context import Context
-from states.create import hide_shadows
+from states.exposure import hide_shadows
 from states.identity import own_shadows, retire
 from states.machine import Lifecycle, Step
 

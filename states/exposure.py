@@ -11,11 +11,56 @@ A show is rolled back by hiding; a hide only goes forward.
 """
 from __future__ import annotations
 
+from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
-from states.create import expose_shadows, hide_shadows
 from states.identity import own_shadows
 from states.machine import Lifecycle, Step
+
+
+# Showing and hiding are shared: create shows a non-transportable set here, delete and
+# restore hide what they take away.
+def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
+                   host_name: str | None = None) -> None:
+    """Map targets to a host and, when it is this host, locate the disks."""
+    host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
+    targets = [s.target_id for s in shadows]
+    for s in shadows:
+        if host.id not in s.exposed_to:
+            s.exposed_to.append(host.id)
+    ctx.array.map_volumes(host.id, targets)
+    if host_name is None and ctx.consumer is not None:
+        devices = ctx.consumer.after_map([s.target_uid for s in shadows])
+        for s in shadows:
+            s.device = devices.get(s.target_uid, s.device)
+
+
+def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
+    """Remove targets from every host they were shown to (the host side first)."""
+    hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
+    if not hosts:
+        return
+    mine = None
+    if ctx.consumer is not None:
+        try:
+            mine = ctx.consumer_host().id
+        except VssError:
+            mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
+    for host_id in hosts:
+        on_host = [s for s in shadows if host_id in s.exposed_to]
+        uids = [s.target_uid for s in on_host]
+        # A disk located here is let go here first, even when the host it was mapped
+        # through is no longer the one the configuration picks (manual 5.2).
+        here = ctx.consumer is not None and (host_id == mine or any(s.device for s in on_host))
+        if here:
+            ctx.consumer.before_unmap(uids)
+        ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
+        if here:
+            ctx.consumer.after_unmap(uids)
+        for s in on_host:
+            s.exposed_to.remove(host_id)
+            if here:
+                s.device = None
 
 
 class _OnShadows(Lifecycle):

@@ -25,8 +25,8 @@ from typing import Callable
 from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
 from orchestrator.errors import VssError
 from states.context import Context
-from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
+from states.exposure import hide_shadows
 from states.identity import fcmap_if_named, own_shadows
 from states.machine import Lifecycle, Step
 
