@@ -31,14 +31,17 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from adapters.cim.model import (COPYING, IDLE, STOPPED, STOPPING, ArrayCallError, AttachRefused, FcMap,
-                                Host, OutcomeUnknown, Volume)
+                                Group, Host, OutcomeUnknown, Volume)
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
 from states.exposure import expose_shadows, hide_shadows
-from states.identity import fcmap_if_named, group_if_named, own_shadows
+from states.identity import fcmap_if_named, group_if_named, own_shadows, recorded
 from states.machine import Lifecycle, Step
+from states.ports import ArrayPort
 from states.targets import create_targets, pick_free_targets, target_names
 
 TAKEN = 32816
@@ -64,7 +67,7 @@ class CreateLifecycle(Lifecycle):
     IN_SET_FILE = True
 
     @classmethod
-    def completes(cls, op: dict, persistent: bool = True) -> bool:
+    def completes(cls, op: dict[str, Any], persistent: bool = True) -> bool:
         # an auto-release set is not wanted once its requestor is gone
         return persistent and super().completes(op)
 
@@ -72,7 +75,8 @@ class CreateLifecycle(Lifecycle):
     def policy(cls) -> str:
         return super().policy() + "; an auto-release set is always rolled back"
 
-    def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
+    def __init__(self, record: ShadowSet, ctx: Context, persist: Callable[[Lifecycle], None],
+                 **kw: Any) -> None:
         self.record, self.ctx = record, ctx
         self.excluded: set[str] = set()      # targets another host took (32816)
         if record.options.expose_here is None:
@@ -86,8 +90,12 @@ class CreateLifecycle(Lifecycle):
 
     # ------------------------------------------------------------ helpers
     @property
-    def array(self):
+    def array(self) -> ArrayPort:
         return self.ctx.array
+
+    @property
+    def _group_id(self) -> str:
+        return recorded(self.record.group_id, "consistency group")
 
     @property
     def prefix(self) -> str:
@@ -205,28 +213,29 @@ class CreateLifecycle(Lifecycle):
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
                 self._stand_still(shadow)
-                self.array.add_to_group(self.record.group_id, shadow.fcmap_id)
+                self.array.add_to_group(self._group_id, recorded(shadow.fcmap_id, "kept mapping"))
         while True:
             todo = [(i, s) for i, s in enumerate(self.record.shadows) if s.fcmap_id is None]
             if not todo:
                 break
-            pairs = [(s.source_id, s.target_id, f"{self.prefix}{i}") for i, s in todo]
+            pairs = [(s.source_id, recorded(s.target_id, "target"), f"{self.prefix}{i}") for i, s in todo]
             try:
                 maps = self.array.attach(pairs, copy_rate=self._copy_rate(),
                                          incremental=self._incremental(), group_id=self.record.group_id)
             except OutcomeUnknown:
                 # the reply was lost; the mappings carry this lifecycle's names, so the array
                 # tells whether it made them (all or none: AttachReplicas is atomic)
-                maps = self._made_anyway(pairs)
-                if maps is None:
+                made = self._made_anyway(pairs)
+                if made is None:
                     raise
+                maps = made
             except AttachRefused as exc:
                 if any(rc != TAKEN for rc in exc.refused.values()) or self.ctx.settings.pool:
                     raise VssError(402 if exc.code != TAKEN else TAKEN, exc.detail) from None
                 # Another host attached these targets first: never share one, take the next.
                 for idx in exc.refused:
                     shadow = todo[idx][1]
-                    self.excluded.add(shadow.target_id)
+                    self.excluded.add(recorded(shadow.target_id, "target"))
                     shadow.target_id = shadow.target_uid = None
                 self.do_choose_targets()
                 self._persist(self)
@@ -254,10 +263,9 @@ class CreateLifecycle(Lifecycle):
 
     def _made_anyway(self, pairs: list[tuple[str, str, str]]) -> list[FcMap] | None:
         by_name = {m.name: m for m in self.array.fcmaps_by_name([n for _, _, n in pairs])}
-        made = [by_name.get(n) for _, _, n in pairs]
-        if all(m is not None and (m.source_id, m.target_id) == (s, t) for m, (s, t, _) in zip(made, pairs)):
-            return made
-        return None
+        made = [m for s, t, n in pairs
+                if (m := by_name.get(n)) is not None and (m.source_id, m.target_id) == (s, t)]
+        return made if len(made) == len(pairs) else None
 
     def _adopt_existing_maps(self) -> None:
         names = self._map_names()
@@ -267,20 +275,20 @@ class CreateLifecycle(Lifecycle):
             if m is not None and not shadow.reused_fcmap:
                 shadow.fcmap_id, shadow.fcmap_name, shadow.target_id = m.id, m.name, m.target_id
 
-    def _group(self):
+    def _group(self) -> Group | None:
         return group_if_named(self, self.record.group_id, self.prefix.rstrip("-"))
 
     def undo_attach(self) -> None:
         if self._group() is not None:
-            self.array.delete_group(self.record.group_id, force=True)
+            self.array.delete_group(self._group_id, force=True)
         for m in self.array.fcmaps_by_name(self._map_names()):
             self.array.delete_fcmap(m.id, force=True)
             self.objects.append(m.id)
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
-                m = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
-                if m is not None and m.state in ("preparing", "prepared"):
-                    self.array.stop_fcmap(m.id, force=True)
+                kept = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
+                if kept is not None and kept.state in ("preparing", "prepared"):
+                    self.array.stop_fcmap(kept.id, force=True)
             else:
                 shadow.fcmap_id = shadow.fcmap_name = None
 
@@ -288,7 +296,7 @@ class CreateLifecycle(Lifecycle):
     def do_prepare(self) -> None:
         if self.resuming and self._group_state() in ("prepared", "copying"):
             return
-        self.array.prepare_group(self.record.group_id)
+        self.array.prepare_group(self._group_id)
         self.objects = [self.record.group_id]
 
     def undo_prepare(self) -> None:
@@ -301,7 +309,7 @@ class CreateLifecycle(Lifecycle):
     def do_commit(self) -> None:
         if self.resuming and self._group_state() in ("copying", "idle_or_copied"):
             return
-        self.array.start_group(self.record.group_id)
+        self.array.start_group(self._group_id)
         self.objects = [self.record.group_id]
 
     def undo_commit(self) -> None:
@@ -309,7 +317,7 @@ class CreateLifecycle(Lifecycle):
 
     def do_dissolve(self) -> None:
         if self._group() if self.resuming or self.recovering else True:
-            self.array.delete_group(self.record.group_id, force=True)
+            self.array.delete_group(self._group_id, force=True)
         self.objects = [self.record.group_id]
 
     def undo_dissolve(self) -> None:
@@ -319,24 +327,24 @@ class CreateLifecycle(Lifecycle):
     def do_reserve(self) -> None:
         shadows = own_shadows(self, self.record.shadows)
         res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-        targets = [s.target_id for s in shadows]
-        pooled = [s.target_id for s in shadows if not s.target_created]
+        targets = [recorded(s.target_id, "target") for s in shadows]
+        pooled = [recorded(s.target_id, "target") for s in shadows if not s.target_created]
         if targets:
             self.array.map_volumes(res.id, targets)
         if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
             self.array.unmap_volumes(free.id, pooled)
-        self.objects = targets
+        self.objects = list(targets)
 
     def undo_reserve(self) -> None:
         shadows = own_shadows(self, self.record.shadows)
-        pooled = [s.target_id for s in shadows if not s.target_created]
+        pooled = [recorded(s.target_id, "target") for s in shadows if not s.target_created]
         if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
             self.array.map_volumes(free.id, pooled)
         if shadows:
             res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-            self.array.unmap_volumes(res.id, [s.target_id for s in shadows])
+            self.array.unmap_volumes(res.id, [recorded(s.target_id, "target") for s in shadows])
 
     def do_expose(self) -> None:
         shadows = own_shadows(self, self.record.shadows)

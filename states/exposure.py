@@ -11,10 +11,12 @@ A show is rolled back by hiding; a hide only goes forward.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from orchestrator.errors import VssError
 from orchestrator.records import Shadow, ShadowSet
 from states.context import Context
-from states.identity import own_shadows
+from states.identity import own_shadows, recorded
 from states.machine import Lifecycle, Step
 
 
@@ -24,15 +26,16 @@ def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
                    host_name: str | None = None) -> None:
     """Map targets to a host and, when it is this host, locate the disks."""
     host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
-    targets = [s.target_id for s in shadows]
+    targets = [recorded(s.target_id, "target") for s in shadows]
     for s in shadows:
         if host.id not in s.exposed_to:
             s.exposed_to.append(host.id)
     ctx.array.map_volumes(host.id, targets)
     if host_name is None and ctx.consumer is not None:
-        devices = ctx.consumer.after_map([s.target_uid for s in shadows])
-        for s in shadows:
-            s.device = devices.get(s.target_uid, s.device)
+        uids = [recorded(s.target_uid, "target UID") for s in shadows]
+        devices = ctx.consumer.after_map(uids)
+        for s, uid in zip(shadows, uids):
+            s.device = devices.get(uid, s.device)
 
 
 def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
@@ -40,23 +43,23 @@ def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = No
     hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
     if not hosts:
         return
-    mine = None
-    if ctx.consumer is not None:
+    consumer, mine = ctx.consumer, None
+    if consumer is not None:
         try:
             mine = ctx.consumer_host().id
         except VssError:
             mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
     for host_id in hosts:
         on_host = [s for s in shadows if host_id in s.exposed_to]
-        uids = [s.target_uid for s in on_host]
         # A disk located here is let go here first, even when the host it was mapped
         # through is no longer the one the configuration picks (manual 5.2).
-        here = ctx.consumer is not None and (host_id == mine or any(s.device for s in on_host))
+        here = consumer if host_id == mine or any(s.device for s in on_host) else None
+        uids = [recorded(s.target_uid, "target UID") for s in on_host] if here else []
         if here:
-            ctx.consumer.before_unmap(uids)
-        ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
+            here.before_unmap(uids)
+        ctx.array.unmap_volumes(host_id, [recorded(s.target_id, "target") for s in on_host])
         if here:
-            ctx.consumer.after_unmap(uids)
+            here.after_unmap(uids)
         for s in on_host:
             s.exposed_to.remove(host_id)
             if here:
@@ -67,7 +70,7 @@ class _OnShadows(Lifecycle):
     IN_SET_FILE = True
 
     def __init__(self, record: ShadowSet, shadow_ids: list[str], host_name: str | None,
-                 ctx: Context, persist, **kw):
+                 ctx: Context, persist: Callable[[Lifecycle], None], **kw: Any) -> None:
         self.record, self.ctx, self.host_name = record, ctx, host_name
         self.shadow_ids = shadow_ids
         self.host_id: str | None = kw.pop("host_id", None)
@@ -77,7 +80,7 @@ class _OnShadows(Lifecycle):
     def shadows(self) -> list[Shadow]:
         return own_shadows(self, [s for s in self.record.shadows if s.shadow_id in self.shadow_ids])
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {**super().snapshot(), "shadow_ids": self.shadow_ids, "host_name": self.host_name,
                 "host_id": self.host_id}
 
@@ -98,13 +101,13 @@ class ExposeLifecycle(_OnShadows):
     COMPLETE_FROM = "shown"
 
     def do_show(self) -> None:
-        self._host_id()
+        host_id = self._host_id()
         self._persist(self)
         shadows = self.shadows
         if shadows:
             expose_shadows(self.ctx, self.record, shadows, self.host_name)
-        if self.record.options.transportable and self.host_id not in self.record.imported_by:
-            self.record.imported_by.append(self.host_id)
+        if self.record.options.transportable and host_id not in self.record.imported_by:
+            self.record.imported_by.append(host_id)
         self.objects = [s.target_id for s in shadows]
 
     def undo_show(self) -> None:

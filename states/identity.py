@@ -13,10 +13,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.cim.model import FcMap, Group
+from orchestrator.errors import VssError
 from orchestrator.records import Shadow
 
 if TYPE_CHECKING:
     from states.machine import Lifecycle
+
+
+def recorded(value: str | None, what: str) -> str:
+    """An id an earlier step wrote into the record (its field is empty until then): a
+    step that needs it and finds it empty is a broken record, not an array question."""
+    if value is None:
+        raise VssError(4001, f"the record names no {what}")
+    return value
 
 
 def retire(lc: "Lifecycle", note: str) -> None:
