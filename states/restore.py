@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT, FcMap
+from core.poll import Pending
 from orchestrator.records import Shadow
 from orchestrator.errors import VssError
 from states.context import Context
@@ -53,7 +54,7 @@ class RestoreLifecycle(Lifecycle):
     def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context,
                  persist: Callable[[Lifecycle], None], find: Finder,
                  forget: Callable[[list[Item]], None],
-                 wait: Callable[[Callable[[], bool], str], None], **kw: Any) -> None:
+                 wait: Callable[[Callable[[], object], str], None], **kw: Any) -> None:
         # items[0] is the shadow copy restored from; plan adds the newer ones
         self.items, self.ctx, self.find, self.forget, self.wait = items, ctx, find, forget, wait
         self.reverse_id: str | None = kw.pop("reverse_id", None)
@@ -148,18 +149,14 @@ class RestoreLifecycle(Lifecycle):
 
     def do_settle(self) -> None:
         a = self.ctx.array
-        copied, progress = False, None
 
-        def moved() -> bool:
-            nonlocal copied, progress
+        def copied() -> bool | Pending:
             m = self._reverse()
-            copied = m is None or m.state == IDLE or m.progress >= 100
-            before, progress = progress, (m.progress if m else None)
-            return copied or progress != before
-
-        while not copied:
-            # each wait ends when the copy moves on: only a stall fails (740), never a long copy
-            self.wait(moved, "the restore copy")
+            if m is None or m.state == IDLE or m.progress >= 100:
+                return True
+            return Pending(m.progress)
+        # only a copy whose progress stands still fails (740), never a long one
+        self.wait(copied, "the restore copy")
         if self._reverse() is not None:
             a.delete_fcmap(recorded(self.reverse_id, "reverse mapping"), force=True)
         self.objects = [self.reverse_id]

@@ -31,6 +31,8 @@ from adapters.cim.jobs import wait_job
 from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOP_OLDER, STOPPED,
                                 STOPPING, ArrayCallError, AttachRefused, FcMap, Group, Host, Identity,
                                 Volume)
+from core import ids
+from core.poll import DeadlinePassed, FuncClock, Pending, poll_until
 
 log = structlog.get_logger("vssorch.cim")
 
@@ -286,7 +288,7 @@ class CimArray:
     # ------------------------------------------------------------ volumes
     def _volume(self, inst) -> Volume:
         vol_id = _key(inst.path, "DeviceID")
-        uid = _text(inst, "Name").upper()
+        uid = ids.volume_uid(_text(inst, "Name")) or _text(inst, "Name").upper()
         vol = Volume(id=vol_id, uid=uid, name=_text(inst, "ElementName"),
                      size=_int(inst, "NumberOfBlocks") * _int(inst, "BlockSize", 1),
                      pool=_text(inst, "PoolName", ""), iogroup=_text(inst, "GroupName", ""),
@@ -333,7 +335,7 @@ class CimArray:
         return self._all_volumes() if found is None else [self._volume(i) for i in found]
 
     def volumes_by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
-        wanted = {u.strip().upper() for u in uids}
+        wanted = {ids.volume_uid(u) or u.strip().upper() for u in uids}
         return {v.uid: v for v in self._volumes_where("Name", wanted) if v.uid in wanted}
 
     def volumes_named(self, prefix: str) -> list[Volume]:
@@ -418,8 +420,8 @@ class CimArray:
     def _host(inst) -> Host:
         return Host(id=_text(inst, "HostID"), name=_text(inst, "ElementName"),
                     # one spelling on both sides, whatever the agent's (host_with_initiator)
-                    wwpns=tuple(p.strip().replace(":", "").upper() for p in _strings(inst, "PortWWN")),
-                    iqns=tuple(p.strip().lower() for p in _strings(inst, "iSCSIName")))
+                    wwpns=tuple(ids.wwpn(p) or p.strip() for p in _strings(inst, "PortWWN")),
+                    iqns=tuple(ids.iqn(p) for p in _strings(inst, "iSCSIName")))
 
     def hosts(self) -> list[Host]:
         return [self._host(i) for i in self._enum(HARDWARE_ID, _HOST_PROPS)]
@@ -435,14 +437,14 @@ class CimArray:
 
     def host_with_initiator(self, initiator: str) -> Host | None:
         port = initiator.strip()
-        wwpn = port.replace(":", "").upper()
+        wwpn, iqn = ids.wwpn(port), ids.iqn(port)
 
         def owner(hosts):
-            return next((h for h in hosts if wwpn in h.wwpns or port.lower() in h.iqns), None)
+            return next((h for h in hosts if wwpn in h.wwpns or iqn in h.iqns), None)
         # PortWWN and iSCSIName are arrays: the query matches when one element does. An
         # agent that compares arrays otherwise finds nothing, so "none" is confirmed by
         # reading every host (the failure path only).
-        found = self._where(HARDWARE_ID, ["PortWWN", "iSCSIName"], {port, wwpn, port.lower()}, _HOST_PROPS)
+        found = self._where(HARDWARE_ID, ["PortWWN", "iSCSIName"], {port, wwpn or port, iqn}, _HOST_PROPS)
         return owner(map(self._host, found or [])) or owner(self.hosts())
 
     def _controller(self, host_id: str) -> CIMInstanceName:
@@ -467,7 +469,7 @@ class CimArray:
             return {v: [h.id for h in self.volume_hosts(v)] if v in self._vol_uids else [] for v in volume_ids}
         out: dict[str, list[str]] = {v: [] for v in volume_ids}
         for inst in found:
-            vol_id = by_uid.get(_text(inst, "UniqueID").upper())
+            vol_id = by_uid.get(ids.volume_uid(_text(inst, "UniqueID")) or "")
             if vol_id is not None:
                 out[vol_id].append(_controller_host(_path(inst.path, MAPPING).keybindings.get("Antecedent")))
         return out
@@ -643,20 +645,22 @@ class CimArray:
     def _until_prepared(self, path: CIMInstanceName, prop: str, what: str, code: int) -> None:
         """Reads the object's state until it has left preparing: whatever the prepare
         answered (0, or 4096 and jobs), prepared is what the array says it is."""
-        deadline = self._clock() + self._job_timeout_s
-        while True:
+        def probe() -> Pending | None:
             inst = self._wire.get(path)
             if inst is None:
                 raise ArrayCallError(code, f"{what}: it is gone")
             state = _sync_state(inst) if prop == "SyncState" else _group_state(inst)
             if state == PREPARED:
-                return
+                return None
             if state != PREPARING:
                 raise ArrayCallError(code, f"{what}: it is {state}, not prepared")
-            if self._clock() >= deadline:
-                raise ArrayCallError(code, f"{what}: it did not finish preparing within "
-                                           f"{self._job_timeout_s:.0f} s")
-            self._sleep(self._poll_s)
+            return Pending()     # no progress is reported while preparing (see jobs.py)
+        try:
+            poll_until(probe, clock=FuncClock(self._clock, self._sleep), interval=self._poll_s,
+                       deadline=self._job_timeout_s, what=what)
+        except DeadlinePassed:
+            raise ArrayCallError(code, f"{what}: it did not finish preparing within "
+                                       f"{self._job_timeout_s:.0f} s") from None
 
     def prepare_fcmap(self, map_id: str, *, restore: bool = False) -> None:
         code, what = E.RESTORE_PREPARE if restore else E.WITHDRAW_FAILED, f"preparing mapping {map_id}"

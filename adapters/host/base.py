@@ -2,8 +2,8 @@
 
 An array volume reaches the host as a disk whose SCSI page 0x83 NAA identifier is the
 volume's UID: 32 hex digits such as 60050760008D89C0D000000000000001. Adapters hand UIDs
-and WWPNs over in one spelling (hex upper-case, no prefix, no separators; IQNs as the OS
-gives them) so that the orchestrator compares them with the array's without knowing
+and WWPNs over in one spelling (core/ids.py: hex upper-case, no prefix, no separators; IQNs
+as the OS gives them) so that the orchestrator compares them with the array's without knowing
 where they came from.
 
 The rescan parameters of the configuration reach the adapters as arguments, not as
@@ -15,12 +15,14 @@ LUNs that a single scan misses), rescanRemMin/rescanRemMax become `min_s`/`max_s
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import structlog
+
+from core import ids
+from core.poll import DeadlinePassed, Pending, poll_until
 
 log = structlog.get_logger(__name__)
 
@@ -66,23 +68,12 @@ class UnsupportedVolume(HostError):
     """
 
 
-_HEX = re.compile(r"[0-9A-F]+")
-
-
-def normalize_naa(text: str) -> str | None:
-    """NAA id in any spelling the OS tools use (naa.6005…, 0x6005…, 6005…) -> 6005…."""
-    value = text.strip().upper()
-    for prefix in ("NAA.", "0X"):
-        value = value.removeprefix(prefix)
-    return value if value and _HEX.fullmatch(value) else None
-
-
 def normalize_wwpn(text: str) -> str:
-    """0x10000090fa1b2c3d, 10:00:00:90:fa:1b:2c:3d, 10000090FA1B2C3D -> 10000090FA1B2C3D."""
-    value = text.strip().upper().removeprefix("0X").replace(":", "")
-    if not _HEX.fullmatch(value) or len(value) > 16:
+    """The port name in core.ids' spelling; HostError when the OS gave something else."""
+    value = ids.wwpn(text)
+    if value is None:
         raise HostError(f"not a WWPN: {text!r}")
-    return value.zfill(16)
+    return value
 
 
 class Clock(Protocol):
@@ -156,29 +147,33 @@ class PollingWaits:
     rescan: Callable[[], None]
 
     def wait_for_disk(self, uid: str, timeout: float, rescan_once: bool) -> DiskId:
-        deadline = self.clock.monotonic() + timeout
-        while True:
-            disk = self.find_disk(uid)
-            if disk is not None:
-                return disk
-            left = deadline - self.clock.monotonic()
-            if left <= 0:
-                raise DiskTimeout(f"disk {uid} did not arrive within {timeout:g} s")
-            self.clock.sleep(min(self.poll_s, left))
-            if not rescan_once:
-                self.rescan()
+        look = self._looks(uid, rescan_once)
+        try:
+            return poll_until(lambda: look() or Pending(), clock=self.clock, interval=self.poll_s,
+                              deadline=timeout, what=uid)
+        except DeadlinePassed:
+            raise DiskTimeout(f"disk {uid} did not arrive within {timeout:g} s") from None
 
     def wait_for_removal(self, uid: str, min_s: float, max_s: float, rescan_once: bool) -> bool:
-        deadline = self.clock.monotonic() + max_s
+        start = self.clock.monotonic()
         if min_s > 0:
             self.clock.sleep(min_s)
-        while True:
-            if self.find_disk(uid) is None:
-                return True
-            left = deadline - self.clock.monotonic()
-            if left <= 0:
-                log.warning("disk still present", uid=uid, waited_s=max_s)
-                return False
-            self.clock.sleep(min(self.poll_s, left))
-            if not rescan_once:
+        look = self._looks(uid, rescan_once)
+        try:
+            return poll_until(lambda: Pending() if look() else True, clock=self.clock, interval=self.poll_s,
+                              deadline=max_s - (self.clock.monotonic() - start), what=uid)
+        except DeadlinePassed:
+            log.warning("disk still present", uid=uid, waited_s=max_s)
+            return False
+
+    def _looks(self, uid: str, rescan_once: bool) -> Callable[[], DiskId | None]:
+        """find_disk, with a rescan before each look but the first unless `rescan_once`."""
+        looks = 0
+
+        def look() -> DiskId | None:
+            nonlocal looks
+            if looks and not rescan_once:
                 self.rescan()
+            looks += 1
+            return self.find_disk(uid)
+        return look

@@ -18,8 +18,9 @@ import structlog
 
 from adapters.host.base import (
     Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock, UnsupportedVolume,
-    VolumeNotFound, normalize_naa, normalize_wwpn,
+    VolumeNotFound, normalize_wwpn,
 )
+from core.ids import volume_uid
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +137,7 @@ class LinuxHost(PollingWaits):
                 text = wwid.read_text()
             except FileNotFoundError:  # deleted since the glob: it is going away anyway
                 continue
-            if normalize_naa(text) == uid.upper():
+            if volume_uid(text) == uid.upper():
                 found.append(wwid.parent.parent.name)
         return found
 
@@ -161,7 +162,7 @@ class LinuxHost(PollingWaits):
         disk = disks[0]
         naa = disk.get("wwn") or next((c.get("wwn") for c in disk.get("children", ())
                                        if c.get("wwn")), None)
-        return DiskId(disk["name"], normalize_naa(naa) if naa else None, disk.get("serial") or None)
+        return DiskId(disk["name"], volume_uid(naa) if naa else None, disk.get("serial") or None)
 
     def _mount_source(self, path: str) -> str:
         try:
