@@ -7,17 +7,11 @@ reading (a copy's percentage, a job's state and PercentComplete) has not changed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, TypeVar
+from typing import Callable, TypeVar
+
+from core.ports import Clock
 
 T = TypeVar("T")
-
-
-class Clock(Protocol):
-    """Anything with these two (the `time` module itself, a test's fake clock)."""
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float, /) -> None: ...
 
 
 @dataclass(frozen=True)

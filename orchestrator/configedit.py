@@ -27,7 +27,7 @@ from core.files import atomic_write
 from orchestrator import passwords
 from orchestrator.config import (PARAMS, Config, Param, default_state_dir, find_param,
                                  parse_config, read_text, read_value, syntax_error)
-from orchestrator.errors import ConfigError, VssError
+from core.errors import ConfigError, VssError
 
 _SECRET_KEYS = tuple(p.key for p in PARAMS if p.secret)
 _STR_TAG = "tag:yaml.org,2002:str"

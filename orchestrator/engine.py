@@ -18,21 +18,20 @@ from typing import Callable, Sequence
 
 import structlog
 
+from core.errors import VssError, as_vss_error as _as_vss_error
 from core.ids import volume_uid
 from core.poll import FuncClock, Stalled, poll_until
+from core.ports import ArrayPort, Consumer
+from core.records import SetOptions, Shadow, ShadowSet
 from orchestrator import ownership
 from orchestrator.cleanup import Cleaner, Claims
 from orchestrator.config import Config
-from orchestrator.errors import VssError
-from orchestrator.errors import as_vss_error as _as_vss_error
 from orchestrator.recordstore import RecordStore, op_key, set_key
-from orchestrator.records import SetOptions, Shadow, ShadowSet
-from states.context import Consumer, Context, Settings
+from states.context import Context, Settings
 from states.create import CreateLifecycle
 from states.delete import DeleteLifecycle, Item
 from states.exposure import ExposeLifecycle, UnexposeLifecycle
 from states.machine import ROLLED_BACK, Lifecycle
-from states.ports import ArrayPort
 from states.restore import RestoreLifecycle
 
 log = structlog.get_logger("vssorch.engine")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import VssError
+from core.records import Shadow, ShadowSet
 from orchestrator import ownership
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow, ShadowSet
 from orchestrator.recovery import RecoveryStore
 
 SET_PREFIX = "set-"

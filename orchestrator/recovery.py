@@ -21,7 +21,7 @@ from pathlib import Path
 
 from core.files import atomic_write
 from orchestrator import ownership
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 SCHEMA = 1
 SUFFIX = ".json"

@@ -36,10 +36,9 @@ import structlog
 
 from core.files import atomic_write
 from orchestrator import ownership
-from orchestrator.cli.listing import BadInput
+from core.errors import BadInput, VssError
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
 from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandler, UnixServer
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider

@@ -11,8 +11,8 @@ import enum
 import re
 from dataclasses import asdict, dataclass, field
 
+from core.errors import MESSAGES
 from core.ids import volume_uid
-from orchestrator.errors import MESSAGES
 
 
 class Attr(enum.IntFlag):

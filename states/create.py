@@ -33,15 +33,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from adapters.cim.model import (COPYING, IDLE, STOPPED, STOPPING, ArrayCallError, AttachRefused, FcMap,
-                                Group, Host, OutcomeUnknown, Volume)
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow, ShadowSet
+from core.errors import ArrayCallError, AttachRefused, OutcomeUnknown, VssError
+from core.model import COPYING, IDLE, STOPPED, STOPPING, FcMap, Group, Host, Volume
+from core.ports import ArrayPort
+from core.records import Shadow, ShadowSet
 from states.context import Context
 from states.exposure import expose_shadows, hide_shadows
 from states.identity import fcmap_if_named, group_if_named, own_shadows, recorded
 from states.machine import Lifecycle, Step
-from states.ports import ArrayPort
 from states.targets import create_targets, pick_free_targets, target_names
 
 TAKEN = 32816

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from adapters.cim.model import STOP_OLDER, FcMap
-from orchestrator.records import Shadow
+from core.model import STOP_OLDER, FcMap
+from core.records import Shadow
 from states.context import Context
 from states.exposure import hide_shadows
 from states.identity import own_shadows, retire

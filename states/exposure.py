@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow, ShadowSet
+from core.errors import VssError
+from core.records import Shadow, ShadowSet
 from states.context import Context
 from states.identity import own_shadows, recorded
 from states.machine import Lifecycle, Step

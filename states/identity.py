@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.cim.model import FcMap, Group
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow
+from core.errors import VssError
+from core.model import FcMap, Group
+from core.records import Shadow
 
 if TYPE_CHECKING:
     from states.machine import Lifecycle

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT, FcMap
+from core.errors import VssError
+from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT, FcMap
 from core.poll import Pending
-from orchestrator.records import Shadow
-from orchestrator.errors import VssError
+from core.records import Shadow
 from states.context import Context
 from states.delete import Finder, Item, release, withdraw
 from states.exposure import hide_shadows

@@ -7,9 +7,9 @@ again, only checked to be back in the free pool.
 """
 from __future__ import annotations
 
-from adapters.cim.model import Host, Volume
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow
+from core.errors import VssError
+from core.model import Host, Volume
+from core.records import Shadow
 from states.context import Context
 
 

@@ -1,6 +1,6 @@
 """The array over SMI-S (CIM-XML) with pywbem: one small method per array operation.
 
-Implements states.ports.ArrayPort for the SVC-family CIM agent (IBMTSSVC_* classes,
+Implements core.ports.ArrayPort for the SVC-family CIM agent (IBMTSSVC_* classes,
 see ../shared/reference/smis-cim.md). Thin on purpose: no business rules, only the CIM
 calls with typed parameters, job polling, and failures turned into ArrayCallError
 with the manual's codes (adapters/cim/errors.py).
@@ -28,9 +28,9 @@ from pywbem import CIMInstanceName, Uint16, Uint64
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport, open_connection
 from adapters.cim.jobs import wait_job
-from adapters.cim.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOP_OLDER, STOPPED,
-                                STOPPING, ArrayCallError, AttachRefused, FcMap, Group, Host, Identity,
-                                Volume)
+from core.errors import ArrayCallError, AttachRefused
+from core.model import (COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, STOP_OLDER, FcMap,
+                        Group, Host, Identity, Volume)
 from core import ids
 from core.poll import DeadlinePassed, FuncClock, Pending, poll_until
 

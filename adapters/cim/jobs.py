@@ -15,7 +15,7 @@ from pywbem import CIMInstanceName
 
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 from core.poll import DeadlinePassed, FuncClock, Pending, poll_until
 
 COMPLETED = 7

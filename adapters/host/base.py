@@ -1,4 +1,5 @@
-"""What the lifecycles ask of the machine they run on, whatever its OS.
+"""What the host adapters share: their error family, the identifier spellings, and the
+two waits of HostStorage (core/ports.py declares the protocol and its value types).
 
 An array volume reaches the host as a disk whose SCSI page 0x83 NAA identifier is the
 volume's UID: 32 hex digits such as 60050760008D89C0D000000000000001. Adapters hand UIDs
@@ -15,42 +16,23 @@ LUNs that a single scan misses), rescanRemMin/rescanRemMax become `min_s`/`max_s
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 import structlog
 
 from core import ids
+from core.errors import INTERNAL, CodedError
 from core.poll import DeadlinePassed, Pending, poll_until
+from core.ports import Clock, DiskId
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Initiators:
-    """This machine's ports: FC WWPNs (16 hex digits) and iSCSI initiator names."""
+class HostError(CodedError):
+    """The host could not do what was asked; the message says what and on which object.
+    Reported as 4001 unless the caller names the step (orchestrator/consumers.py: 3008)."""
 
-    fc_wwpns: tuple[str, ...] = ()
-    iscsi_iqns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DiskId:
-    """A disk as the OS knows it and as the array knows it.
-
-    number_or_device: the Windows disk number, or the Linux device path (/dev/sdb,
-    /dev/dm-3). naa_uid: the page 0x83 NAA identifier, normalised; None when the disk
-    has none. serial: page 0x80, None when the disk reports none.
-    """
-
-    number_or_device: int | str
-    naa_uid: str | None
-    serial: str | None
-
-
-class HostError(Exception):
-    """The host could not do what was asked; the message says what and on which object."""
+    code = INTERNAL
 
 
 class VolumeNotFound(HostError):
@@ -74,66 +56,6 @@ def normalize_wwpn(text: str) -> str:
     if value is None:
         raise HostError(f"not a WWPN: {text!r}")
     return value
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class HostStorage(Protocol):
-    """Disk discovery on the machine the provider runs on."""
-
-    def initiators(self) -> Initiators: ...
-
-    def bios_uuid(self) -> str | None:
-        """The machine's SMBIOS uuid (a VM's uuid as its hypervisor knows it); None when
-        it cannot be read."""
-
-    def volume_to_disk(self, volume: str) -> DiskId:
-        """Windows: `E:`, a mount point folder or `\\\\?\\Volume{…}\\`; Linux: a mount path
-        or a block device. Raises VolumeNotFound."""
-
-    def rescan(self) -> None:
-        """Ask the OS to look for disks that arrived or went away."""
-
-    def find_disk(self, uid: str) -> DiskId | None: ...
-
-    def wait_for_disk(self, uid: str, timeout: float, rescan_once: bool) -> DiskId:
-        """Poll until the disk is there; DiskTimeout after `timeout` seconds."""
-
-    def wait_for_removal(self, uid: str, min_s: float, max_s: float, rescan_once: bool) -> bool:
-        """Wait at least `min_s`, then poll until the disk is gone or `max_s` has passed
-        since the call. True when it is gone."""
-
-    def bring_online(self, uid: str) -> DiskId:
-        """Make an arrived disk usable (Windows brings it online). Raises HostError when
-        the disk is not there."""
-
-    def release(self, uid: str) -> bool:
-        """Let go of the disk before the array unmaps it (Windows takes it offline, Linux
-        deletes its SCSI devices). False when the disk was not there: safe to repeat."""
-
-
-class FilesystemFreezer(Protocol):
-    """Filesystem-consistent point in time where the OS offers it (Linux fsfreeze).
-
-    Windows has no such call for the provider: VSS freezes through its writers.
-    """
-
-    def freeze(self, volume: str) -> None: ...
-
-    def thaw(self, volume: str) -> None:
-        """Thawing a volume that is not frozen does nothing, so recovery can repeat it."""
 
 
 class PollingWaits:

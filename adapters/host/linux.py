@@ -16,11 +16,9 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import (
-    Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock, UnsupportedVolume,
-    VolumeNotFound, normalize_wwpn,
-)
+from adapters.host.base import HostError, PollingWaits, UnsupportedVolume, VolumeNotFound, normalize_wwpn
 from core.ids import volume_uid
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 log = structlog.get_logger(__name__)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import requests
 
-from adapters.host.base import (Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock,
-                                VolumeNotFound, normalize_wwpn)
-from core.ids import volume_uid
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
 from core.files import atomic_write
+from core.ids import volume_uid
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 _LETTER = re.compile(r"^([D-Zd-z]):\\?$")
 _FIRST_LETTER = ord("D")

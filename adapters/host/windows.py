@@ -16,10 +16,8 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import (
-    Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock, VolumeNotFound,
-    normalize_wwpn,
-)
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
+from core.ports import Clock, DiskId, Initiators, SystemClock
 from adapters.host.powershell import PowerShellRunner
 from core.ids import volume_uid
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import Clock, DiskId, HostError, UnsupportedVolume, normalize_wwpn
+from adapters.host.base import HostError, UnsupportedVolume, normalize_wwpn
 from core.ids import volume_uid
+from core.ports import Clock, DiskId
 from adapters.host.powershell import PowerShellRunner
 from adapters.host.windows import WindowsHost
 

@@ -7,20 +7,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.cim.model import Volume
 from core.ids import volume_uid
+from core.model import Volume
 from orchestrator.config import Config, config_path, load_config
-from orchestrator.errors import VssError
+from core.errors import BadInput
 from orchestrator.output import Column, emit, guarded, human_size, warn
 from orchestrator.recordstore import RecordStore
-from states.ports import ArrayPort
+from core.ports import ArrayPort
 
 LISTS = ("all", "free", "reserved", "assigned", "unassigned", "inlc")
-
-
-class BadInput(VssError):
-    """The user named something that does not exist or cannot be meant: exit 2, like a
-    usage error, although the array had to be asked to know it."""
 
 
 def all_volumes(array: ArrayPort) -> list[Volume]:

@@ -1,8 +1,7 @@
 import pytest
 
-from adapters.host.base import (
-    DiskId, DiskTimeout, HostError, PollingWaits, normalize_wwpn,
-)
+from adapters.host.base import DiskTimeout, HostError, PollingWaits, normalize_wwpn
+from core.ports import DiskId
 
 UID = "60050760008D89C0D000000000000001"
 
@@ -63,7 +62,7 @@ def test_wait_for_removal_gives_up_at_the_maximum(clock):
 
 
 def test_every_host_has_every_method_of_the_interface():
-    from adapters.host.base import FilesystemFreezer, HostStorage
+    from core.ports import FilesystemFreezer, HostStorage
     from adapters.host.linux import LinuxHost
     from adapters.host.simulated import SimulatedHost
     from adapters.host.windows import WindowsHost
