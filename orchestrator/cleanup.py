@@ -20,6 +20,7 @@ import structlog
 from orchestrator import ownership
 from core.errors import VssError, as_vss_error
 from core.records import ShadowSet
+from orchestrator.recordstore import is_unfinished
 from orchestrator.recovery import RecoveryStore
 from states import KINDS
 from states.create import CreateLifecycle
@@ -65,10 +66,6 @@ class Claims:
             if key.startswith("set-") and any(t == target_id and s != shadow_id for t, s in self._targets(key)):
                 return f"shadow-copy {key}"
         return None
-
-
-def is_unfinished(key: str, data: dict) -> bool:
-    return not key.startswith("set-") or bool(data.get("op"))
 
 
 def _check_record(key: str, data: dict) -> None:
@@ -153,7 +150,7 @@ class Cleaner:
             else:
                 record, op = None, data
                 items = [Item.from_json(i) for i in data["items"]]
-                persist = (lambda l: o._save_op(key, l))
+                persist = (lambda l: o.store.save_op(key, l.snapshot()))
             kind = KINDS[op["kind"]]
             kw = {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"],
                   "recovering": True}
@@ -162,10 +159,10 @@ class Cleaner:
             elif kind.IN_SET_FILE:
                 lc = kind(record, op["shadow_ids"], op["host_name"], o.ctx, persist, host_id=op.get("host_id"), **kw)
             elif kind.KIND == "delete":
-                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o._owner_of_fcmap, o._forget,
+                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget,
                           foreign_stopped=op.get("foreign_stopped", []), **kw)
             else:
-                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o._owner_of_fcmap, o._forget, o._wait,
+                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget, o._wait,
                           reverse_id=op.get("reverse_id"), **kw)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VssError(2502, f"{self.store.path(key)}: {type(exc).__name__}: {exc}") from None

@@ -1,13 +1,10 @@
 """The lifecycle runner: opens lifecycles, persists them, runs them, and cleans up after
 crashes. Everything that changes shadow copies (VSS callbacks, CLI, batch) comes here.
 
-Files in the state folder (orchestrator/recovery.py), one per lifecycle:
-    set-<set id>       a shadow-copy set: {"set": record, "op": in-flight lifecycle or null}
-                       (create, then expose/import/unexpose run in the same file)
-    delete-<id>, restore-<id>   deletes and restores, which may span several sets
-Every file also names its last writer ("owner": pid, start time, host), and the process
-running a lifecycle holds the file's lock (orchestrator/ownership.py) until it is over:
-cleanup (orchestrator/cleanup.py) touches only lifecycles whose owner is gone.
+Each lifecycle runs in its file of the state folder (orchestrator/recordstore.py says which
+file holds what), and this process holds the file's lock (orchestrator/ownership.py) until
+the lifecycle is over: cleanup (orchestrator/cleanup.py) touches only lifecycles whose
+owner is gone.
 """
 from __future__ import annotations
 
@@ -21,15 +18,15 @@ from typing import Callable, Sequence
 
 import structlog
 
+from core.errors import VssError, as_vss_error as _as_vss_error
 from core.ids import volume_uid
 from core.poll import FuncClock, Stalled, poll_until
+from core.ports import ArrayPort, Consumer
+from core.records import SetOptions, Shadow, ShadowSet
 from orchestrator import ownership
 from orchestrator.cleanup import Cleaner, Claims
 from orchestrator.config import Config
-from core.errors import VssError, as_vss_error as _as_vss_error
-from orchestrator.recovery import RecoveryStore
-from core.records import SetOptions, Shadow, ShadowSet
-from core.ports import ArrayPort, Consumer
+from orchestrator.recordstore import RecordStore, op_key, set_key
 from states.context import Context, Settings
 from states.create import CreateLifecycle
 from states.delete import DeleteLifecycle, Item
@@ -60,7 +57,7 @@ def connect_array(config: Config) -> ArrayPort:
 
 
 class Orchestrator:
-    def __init__(self, config: Config, array: ArrayPort, store: RecoveryStore,
+    def __init__(self, config: Config, array: ArrayPort, store: RecordStore,
                  consumer: Consumer | None = None, *, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
         self.config = config
@@ -85,19 +82,14 @@ class Orchestrator:
         if consumer == "auto":
             from orchestrator.consumers import consumer_from_config
             consumer = consumer_from_config(config)
-        return cls(config, connect_array(config), RecoveryStore(config.state_dir), consumer)
+        return cls(config, connect_array(config), RecordStore(config.state_dir), consumer)
 
     # ------------------------------------------------------------ files
-    @staticmethod
-    def _set_key(set_id: str) -> str:
-        return f"set-{set_id}"
-
     def _save_set(self, lc: Lifecycle, record: ShadowSet) -> None:
         if isinstance(lc, CreateLifecycle):
             record.state = lc.state
         finished = lc.done or lc.state == ROLLED_BACK
-        self.store.save(self._set_key(record.set_id), {"set": record.to_json(), "owner": ownership.me(),
-                                                       "op": None if finished else lc.snapshot()})
+        self.store.save_set(record, None if finished else lc.snapshot())
 
     def _open(self, key: str, lifecycle_id: str | None = None) -> None:
         """Become the owner of a lifecycle's file (4001 when a live process runs it)."""
@@ -109,59 +101,20 @@ class Orchestrator:
     def _close(self, key: str) -> None:
         self.store.let_go(key)
 
-    def _load(self, set_id: str) -> tuple[ShadowSet, dict | None]:
-        data = self.store.load(self._set_key(set_id))
-        if data is None:
-            raise VssError(711, f"no shadow-copy set {set_id}")
-        return ShadowSet.from_json(data["set"]), data.get("op")
-
+    # the records (orchestrator/recordstore.py), for callers that hold an engine anyway
     def sets(self) -> list[ShadowSet]:
-        """Every readable set record; the unreadable ones are in store.damaged (cleanup
-        moves them aside)."""
-        out = []
-        for key, data in self.store.items():
-            if key.startswith("set-"):
-                try:
-                    out.append(ShadowSet.from_json(data["set"]))
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    self.store.damaged[key] = f"{type(exc).__name__}: {exc}"
-        return out
+        return self.store.sets()
 
     def get_set(self, set_id: str) -> ShadowSet:
-        return self._load(set_id)[0]
+        return self.store.load_set(set_id)[0]
 
     def find_shadow(self, shadow_id: str) -> tuple[ShadowSet, Shadow]:
-        for record in self.sets():
-            for s in record.shadows:
-                if s.shadow_id == shadow_id:
-                    return record, s
-        raise VssError(711, f"no shadow copy {shadow_id}")
-
-    def _owner_of_fcmap(self, fcmap_id: str, name: str | None) -> tuple[str, Shadow] | None:
-        """The shadow copy of that mapping; by its name too, as the array reuses ids (a
-        record whose delete withdrew its mapping still names the old id)."""
-        for record in self.sets():
-            if record.state != "done":
-                continue
-            for s in record.shadows:
-                if s.fcmap_id == fcmap_id and name in (None, s.fcmap_name):
-                    return record.set_id, s
-        return None
+        return self.store.find_shadow(shadow_id)
 
     def _forget(self, items: list[Item]) -> None:
         """Remove deleted shadow copies from their sets; a set left empty goes."""
         with self._lock:
-            for set_id in {i.set_id for i in items}:
-                data = self.store.load(self._set_key(set_id))
-                if data is None:
-                    continue
-                record = ShadowSet.from_json(data["set"])
-                gone = {i.shadow.shadow_id for i in items if i.set_id == set_id}
-                record.shadows = [s for s in record.shadows if s.shadow_id not in gone]
-                if record.shadows:
-                    self.store.save(self._set_key(set_id), {**data, "set": record.to_json()})
-                else:
-                    self.store.delete(self._set_key(set_id))
+            self.store.forget([(i.set_id, i.shadow.shadow_id) for i in items])
 
     # ------------------------------------------------------------ lookups
     def volumes(self, uids: Sequence[str]):
@@ -182,7 +135,7 @@ class Orchestrator:
         if not _SET_ID.match(set_id or ""):
             raise VssError(4001, f"invalid shadow-copy set id {set_id!r}")
         options = dataclasses.replace(options) if options else SetOptions()   # the set's own copy
-        key = self._set_key(set_id)
+        key = set_key(set_id)
         with self._lock:
             shadows = [Shadow(shadow_id=str(uuid.uuid4()), source_uid=_uid(u), source_id="") for u in source_uids]
             if not self.store.claim(key, reenter=False):
@@ -211,10 +164,10 @@ class Orchestrator:
     def _lc_for(self, set_id: str) -> CreateLifecycle:
         lc = self._live.get(set_id)
         if lc is None:
-            record, op = self._load(set_id)
+            record, op = self.store.load_set(set_id)
             if not op or op.get("kind") != "create":
                 raise VssError(4001, f"shadow-copy set {set_id} is not being created")
-            self._open(self._set_key(set_id))   # it goes on in this process (a restarted service)
+            self._open(set_key(set_id))   # it goes on in this process (a restarted service)
             lc = self._create_lc(record, op)
             self._live[set_id] = lc
         return lc
@@ -242,7 +195,7 @@ class Orchestrator:
             raise VssError(4001, f"shadow-copy set {set_id} is {lc.state}, not committed")
         self._run_or_undo(lc)
         self._live.pop(set_id, None)
-        self._close(self._set_key(set_id))
+        self._close(set_key(set_id))
         return lc.record
 
     def create(self, source_uids: Sequence[str], options: SetOptions | None = None,
@@ -277,20 +230,20 @@ class Orchestrator:
             if lc.can_roll_back():
                 lc.rollback()
                 if isinstance(lc, CreateLifecycle):
-                    self.store.delete(self._set_key(lc.record.set_id))
+                    self.store.delete(set_key(lc.record.set_id))
         except Exception as exc:   # noqa: BLE001 - the file stays; cleanup finishes the job
             log.error("rollback failed; run vssorch cleanup", lifecycle=lc.lifecycle_id,
                       error=_as_vss_error(exc).detail)
         finally:
             if isinstance(lc, CreateLifecycle):
-                self._close(self._set_key(lc.record.set_id))   # given up: cleanup may take it
+                self._close(set_key(lc.record.set_id))   # given up: cleanup may take it
 
     def abort(self, set_id: str) -> None:
         """Undo a set being created, whatever its state; a finished set is deleted."""
-        key = self._set_key(set_id)
+        key = set_key(set_id)
         lc = self._live.pop(set_id, None)
         if lc is None:
-            record, op = self._load(set_id)
+            record, op = self.store.load_set(set_id)
             if op is None or op.get("kind") != "create":
                 self.delete(set_id=set_id)
                 return
@@ -336,9 +289,9 @@ class Orchestrator:
                 if not items:
                     return resumed
             lcid = uuid.uuid4().hex[:8]
-            key = f"delete-{lcid}"
-            lc = DeleteLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
-                                 self._owner_of_fcmap, self._forget)
+            key = op_key("delete", lcid)
+            lc = DeleteLifecycle(lcid, items, self.ctx, lambda l: self.store.save_op(key, l.snapshot()),
+                                 self.store.owner_of_fcmap, self._forget)
             self._run_op(key, lc, {i.set_id for i in items})
             return resumed + [i.shadow.shadow_id for i in lc.items]
 
@@ -346,20 +299,17 @@ class Orchestrator:
         with self._lock:
             items = self._items(None, shadow_id)
             lcid = uuid.uuid4().hex[:8]
-            key = f"restore-{lcid}"
-            lc = RestoreLifecycle(lcid, items, self.ctx, lambda l: self._save_op(key, l),
-                                  self._owner_of_fcmap, self._forget, self._wait)
+            key = op_key("restore", lcid)
+            lc = RestoreLifecycle(lcid, items, self.ctx, lambda l: self.store.save_op(key, l.snapshot()),
+                                  self.store.owner_of_fcmap, self._forget, self._wait)
             self._run_op(key, lc, {i.set_id for i in items})
             return [i.shadow.shadow_id for i in lc.items]
-
-    def _save_op(self, key: str, lc: Lifecycle) -> None:
-        self.store.save(key, {**lc.snapshot(), "owner": ownership.me()})
 
     def _run_op(self, key: str, lc: Lifecycle, set_ids: set[str]) -> None:
         """Run a delete or restore as the owner of its file and of the sets it changes."""
         held: list[str] = []
         try:
-            for k in [key, *(self._set_key(s) for s in sorted(set_ids))]:
+            for k in [key, *(set_key(s) for s in sorted(set_ids))]:
                 self._open(k, lc.lifecycle_id if k == key else None)
                 held.append(k)
             lc.run()
@@ -387,7 +337,7 @@ class Orchestrator:
 
     # ------------------------------------------------------------ hosts
     def _on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
-        key = self._set_key(set_id)
+        key = set_key(set_id)
         with self._lock:
             self._open(key)
             self.mine.add(key)       # a failed rollback here is this engine's to finish
@@ -397,7 +347,7 @@ class Orchestrator:
                 self._close(key)
 
     def _run_on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
-        record, op = self._load(set_id)
+        record, op = self.store.load_set(set_id)
         if op is not None or record.state != "done":
             raise VssError(4001, f"shadow-copy set {set_id} is busy ({(op or {}).get('kind', record.state)})")
         ids = shadow_ids or [s.shadow_id for s in record.shadows]
@@ -435,7 +385,7 @@ class Orchestrator:
     # ------------------------------------------------------------ cleanup
     def unfinished(self) -> list[tuple[str, dict]]:
         """The readable files of lifecycles still under way (whoever runs them)."""
-        return [(k, d) for k, d in self.store.items() if not k.startswith("set-") or d.get("op")]
+        return self.store.unfinished()
 
     def cleanup(self, own: bool = False) -> list[dict]:
         """Finish or roll back every unfinished lifecycle whose owner is gone (with `own`:

@@ -8,8 +8,8 @@ check           sources are this host's volumes or importable shadow copies (201
                 offline sources (512), thin targets need copy rate 0 and no
                 mixing of copy rates in one cascade (800); no array change
 choose_targets  equal-sized targets from the free host's volumes, or new volumes in
-                storagePool (named vss-<id>-t<n>); an incremental mapping of the same
-                source is reused with its target
+                storagePool (named vss-<id>-t<n>; states/targets.py); an incremental
+                mapping of the same source is reused with its target
 create_group    consistency group vss-<id>: all members start at one instant
 attach          one AttachReplicas for every pair (mappings vss-<id>-<n>); a target
                 another host took meanwhile (32816) is replaced by the next free one
@@ -31,12 +31,17 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from core.errors import ArrayCallError, AttachRefused, OutcomeUnknown, VssError
-from core.model import COPYING, IDLE, STOPPED, STOPPING, FcMap, Host, Volume
+from core.model import COPYING, IDLE, STOPPED, STOPPING, FcMap, Group, Host, Volume
+from core.ports import ArrayPort
 from core.records import Shadow, ShadowSet
 from states.context import Context
-from states.identity import fcmap_if_named, group_if_named, own_shadows
+from states.exposure import expose_shadows, hide_shadows
+from states.identity import fcmap_if_named, group_if_named, own_shadows, recorded
 from states.machine import Lifecycle, Step
+from states.targets import create_targets, pick_free_targets, target_names
 
 TAKEN = 32816
 
@@ -61,7 +66,7 @@ class CreateLifecycle(Lifecycle):
     IN_SET_FILE = True
 
     @classmethod
-    def completes(cls, op: dict, persistent: bool = True) -> bool:
+    def completes(cls, op: dict[str, Any], persistent: bool = True) -> bool:
         # an auto-release set is not wanted once its requestor is gone
         return persistent and super().completes(op)
 
@@ -69,7 +74,8 @@ class CreateLifecycle(Lifecycle):
     def policy(cls) -> str:
         return super().policy() + "; an auto-release set is always rolled back"
 
-    def __init__(self, record: ShadowSet, ctx: Context, persist, **kw):
+    def __init__(self, record: ShadowSet, ctx: Context, persist: Callable[[Lifecycle], None],
+                 **kw: Any) -> None:
         self.record, self.ctx = record, ctx
         self.excluded: set[str] = set()      # targets another host took (32816)
         if record.options.expose_here is None:
@@ -83,8 +89,12 @@ class CreateLifecycle(Lifecycle):
 
     # ------------------------------------------------------------ helpers
     @property
-    def array(self):
+    def array(self) -> ArrayPort:
         return self.ctx.array
+
+    @property
+    def _group_id(self) -> str:
+        return recorded(self.record.group_id, "consistency group")
 
     @property
     def prefix(self) -> str:
@@ -159,116 +169,21 @@ class CreateLifecycle(Lifecycle):
 
     # ------------------------------------------------------------ targets
     def do_choose_targets(self) -> None:
-        settings = self.ctx.settings
-        if settings.pool:
-            self._create_targets()
+        shadows = self.record.shadows
+        if self.ctx.settings.pool:
+            create_targets(self.ctx, shadows, self.prefix, self.resuming)
         else:
-            self._pick_free_targets()
-        missing = [s for s in self.record.shadows if s.target_id is None]
+            pick_free_targets(self.ctx, shadows, self._copy_rate(), self.excluded)
+        missing = [s for s in shadows if s.target_id is None]
         if missing:
             raise VssError(3007, f"no free target of {missing[0].size} bytes for {missing[0].source_name}")
-        self.objects = [s.target_id for s in self.record.shadows]
-
-    def _pick_free_targets(self) -> None:
-        """Targets from the free pool. The process keeps the pool as it last listed it
-        (ctx.free_pool) and afterwards only checks that the volumes it picks are still
-        in the pool (one request whatever the pool's size); the pool is listed again
-        when one of them left it or nothing kept fits. What else may have changed since
-        the listing is the array's to refuse: another create attaching a target first
-        (32816, the next is taken), a target gone offline or resized (the create fails;
-        the failure forgets the kept pool, so the next create lists it again)."""
-        free = self.ctx.host(self.ctx.settings.free_host, 3005)
-        reused = [s.target_id for s in self.record.shadows if s.reused_fcmap and s.target_id is not None]
-        pool, listed = self.ctx.free_pool, False
-        while True:
-            if pool is None:
-                pool, listed = {v.id: v for v in self._list_free_pool(free)}, True
-                self.ctx.free_pool = pool
-            picks = self._choose(list(pool.values()))
-            if listed:
-                in_pool = set(pool)
-                break
-            if None in picks.values():
-                pool = None         # nothing kept fits: list the pool again
-                continue
-            in_pool = self._still_free(free, [*(v.id for v in picks.values()), *reused])
-            if all(v.id in in_pool for v in picks.values()):
-                break
-            pool = None             # the pool changed since it was listed: list it again
-        for shadow in self.record.shadows:
-            if shadow.reused_fcmap and shadow.target_id not in in_pool:
-                # The incremental target is still exposed or reserved by another set, and
-                # the array refuses a second incremental mapping of one source (manual 5.1).
-                raise VssError(402, f"{shadow.source_name} already has an incremental mapping "
-                                    f"({shadow.fcmap_name}) whose target another shadow copy "
-                                    "still uses; a source has one incremental mapping at a "
-                                    "time: delete that shadow copy first, or create this one "
-                                    "with incremental: false")
-        for i, vol in picks.items():
-            if vol is not None:
-                self.record.shadows[i].target_id, self.record.shadows[i].target_uid = vol.id, vol.uid
-                pool.pop(vol.id, None)      # it leaves the pool (another create may have taken it too)
-        # a kept target (incremental) is known by id only, and the kept pool lacks it
-        # once a create took it
-        unknown = [s.target_id for s in self.record.shadows
-                   if s.target_uid is None and s.target_id is not None and s.target_id not in pool]
-        known = {**pool, **self.array.volumes_by_id(unknown)}
-        for shadow in self.record.shadows:
-            if shadow.target_uid is None and shadow.target_id in known:
-                shadow.target_uid = known[shadow.target_id].uid
-
-    def _list_free_pool(self, free) -> list[Volume]:
-        try:
-            return self.array.host_volumes(free.id)
-        except VssError:
-            raise
-        except Exception as exc:     # noqa: BLE001 - the manual's 102 says "while listing VSS_FREE"
-            code = getattr(exc, "code", 102)
-            raise VssError(code if code != 911 else 102, f"listing the free pool failed: {exc}") from None
-
-    def _choose(self, pool: list[Volume]) -> dict[int, Volume | None]:
-        """A fitting volume for each shadow (by index) without a target, each volume once."""
-        taken = {s.target_id for s in self.record.shadows if s.target_id} | self.excluded
-        sources = {s.source_id for s in self.record.shadows}
-        picks = {}
-        for i, shadow in enumerate(self.record.shadows):
-            if shadow.target_id is None:
-                pick = next((v for v in pool if self._fits(v, shadow) and v.id not in taken
-                             and v.id not in sources), None)
-                picks[i] = pick
-                if pick is not None:
-                    taken.add(pick.id)
-        return picks
-
-    def _still_free(self, free, volume_ids: list[str]) -> set[str]:
-        """Which of these volumes are still in the free pool."""
-        hosts = self.array.volume_host_ids(volume_ids)
-        return {vid for vid in volume_ids if free.id in hosts.get(vid, [])}
-
-    def _fits(self, vol: Volume, shadow: Shadow) -> bool:
-        return (vol.size == shadow.size and vol.online
-                and (not vol.thin or self._copy_rate() == 0))
-
-    def _create_targets(self) -> None:
-        s = self.ctx.settings
-        existing = {v.name: v for v in self.array.volumes_by_name(self._target_names())} if self.resuming else {}
-        for i, shadow in enumerate(self.record.shadows):
-            if shadow.target_id is not None and not shadow.target_created:
-                continue     # a reused incremental target
-            name = f"{self.prefix}t{i}"
-            vol = existing.get(name) or self.array.create_volume(
-                name, shadow.size, s.pool, s.iogroup or None, thin=s.thin,
-                compressed=s.compressed, deduped=s.deduped)
-            shadow.target_id, shadow.target_uid, shadow.target_created = vol.id, vol.uid, True
-
-    def _target_names(self) -> list[str]:
-        return [f"{self.prefix}t{i}" for i in range(len(self.record.shadows))]
+        self.objects = [s.target_id for s in shadows]
 
     def _map_names(self) -> list[str]:
         return [f"{self.prefix}{i}" for i in range(len(self.record.shadows))]
 
     def undo_choose_targets(self) -> None:
-        for vol in self.array.volumes_by_name(self._target_names()):
+        for vol in self.array.volumes_by_name(target_names(self.prefix, len(self.record.shadows))):
             self.array.delete_volume(vol.id)
             self.objects.append(vol.id)
         for shadow in self.record.shadows:
@@ -297,28 +212,29 @@ class CreateLifecycle(Lifecycle):
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
                 self._stand_still(shadow)
-                self.array.add_to_group(self.record.group_id, shadow.fcmap_id)
+                self.array.add_to_group(self._group_id, recorded(shadow.fcmap_id, "kept mapping"))
         while True:
             todo = [(i, s) for i, s in enumerate(self.record.shadows) if s.fcmap_id is None]
             if not todo:
                 break
-            pairs = [(s.source_id, s.target_id, f"{self.prefix}{i}") for i, s in todo]
+            pairs = [(s.source_id, recorded(s.target_id, "target"), f"{self.prefix}{i}") for i, s in todo]
             try:
                 maps = self.array.attach(pairs, copy_rate=self._copy_rate(),
                                          incremental=self._incremental(), group_id=self.record.group_id)
             except OutcomeUnknown:
                 # the reply was lost; the mappings carry this lifecycle's names, so the array
                 # tells whether it made them (all or none: AttachReplicas is atomic)
-                maps = self._made_anyway(pairs)
-                if maps is None:
+                made = self._made_anyway(pairs)
+                if made is None:
                     raise
+                maps = made
             except AttachRefused as exc:
                 if any(rc != TAKEN for rc in exc.refused.values()) or self.ctx.settings.pool:
                     raise VssError(402 if exc.code != TAKEN else TAKEN, exc.detail) from None
                 # Another host attached these targets first: never share one, take the next.
                 for idx in exc.refused:
                     shadow = todo[idx][1]
-                    self.excluded.add(shadow.target_id)
+                    self.excluded.add(recorded(shadow.target_id, "target"))
                     shadow.target_id = shadow.target_uid = None
                 self.do_choose_targets()
                 self._persist(self)
@@ -346,10 +262,9 @@ class CreateLifecycle(Lifecycle):
 
     def _made_anyway(self, pairs: list[tuple[str, str, str]]) -> list[FcMap] | None:
         by_name = {m.name: m for m in self.array.fcmaps_by_name([n for _, _, n in pairs])}
-        made = [by_name.get(n) for _, _, n in pairs]
-        if all(m is not None and (m.source_id, m.target_id) == (s, t) for m, (s, t, _) in zip(made, pairs)):
-            return made
-        return None
+        made = [m for s, t, n in pairs
+                if (m := by_name.get(n)) is not None and (m.source_id, m.target_id) == (s, t)]
+        return made if len(made) == len(pairs) else None
 
     def _adopt_existing_maps(self) -> None:
         names = self._map_names()
@@ -359,20 +274,20 @@ class CreateLifecycle(Lifecycle):
             if m is not None and not shadow.reused_fcmap:
                 shadow.fcmap_id, shadow.fcmap_name, shadow.target_id = m.id, m.name, m.target_id
 
-    def _group(self):
+    def _group(self) -> Group | None:
         return group_if_named(self, self.record.group_id, self.prefix.rstrip("-"))
 
     def undo_attach(self) -> None:
         if self._group() is not None:
-            self.array.delete_group(self.record.group_id, force=True)
+            self.array.delete_group(self._group_id, force=True)
         for m in self.array.fcmaps_by_name(self._map_names()):
             self.array.delete_fcmap(m.id, force=True)
             self.objects.append(m.id)
         for shadow in self.record.shadows:
             if shadow.reused_fcmap:
-                m = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
-                if m is not None and m.state in ("preparing", "prepared"):
-                    self.array.stop_fcmap(m.id, force=True)
+                kept = fcmap_if_named(self, shadow.fcmap_id, shadow.fcmap_name)
+                if kept is not None and kept.state in ("preparing", "prepared"):
+                    self.array.stop_fcmap(kept.id, force=True)
             else:
                 shadow.fcmap_id = shadow.fcmap_name = None
 
@@ -380,7 +295,7 @@ class CreateLifecycle(Lifecycle):
     def do_prepare(self) -> None:
         if self.resuming and self._group_state() in ("prepared", "copying"):
             return
-        self.array.prepare_group(self.record.group_id)
+        self.array.prepare_group(self._group_id)
         self.objects = [self.record.group_id]
 
     def undo_prepare(self) -> None:
@@ -393,7 +308,7 @@ class CreateLifecycle(Lifecycle):
     def do_commit(self) -> None:
         if self.resuming and self._group_state() in ("copying", "idle_or_copied"):
             return
-        self.array.start_group(self.record.group_id)
+        self.array.start_group(self._group_id)
         self.objects = [self.record.group_id]
 
     def undo_commit(self) -> None:
@@ -401,7 +316,7 @@ class CreateLifecycle(Lifecycle):
 
     def do_dissolve(self) -> None:
         if self._group() if self.resuming or self.recovering else True:
-            self.array.delete_group(self.record.group_id, force=True)
+            self.array.delete_group(self._group_id, force=True)
         self.objects = [self.record.group_id]
 
     def undo_dissolve(self) -> None:
@@ -411,24 +326,24 @@ class CreateLifecycle(Lifecycle):
     def do_reserve(self) -> None:
         shadows = own_shadows(self, self.record.shadows)
         res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-        targets = [s.target_id for s in shadows]
-        pooled = [s.target_id for s in shadows if not s.target_created]
+        targets = [recorded(s.target_id, "target") for s in shadows]
+        pooled = [recorded(s.target_id, "target") for s in shadows if not s.target_created]
         if targets:
             self.array.map_volumes(res.id, targets)
         if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
             self.array.unmap_volumes(free.id, pooled)
-        self.objects = targets
+        self.objects = list(targets)
 
     def undo_reserve(self) -> None:
         shadows = own_shadows(self, self.record.shadows)
-        pooled = [s.target_id for s in shadows if not s.target_created]
+        pooled = [recorded(s.target_id, "target") for s in shadows if not s.target_created]
         if pooled:
             free = self.ctx.host(self.ctx.settings.free_host, 3005)
             self.array.map_volumes(free.id, pooled)
         if shadows:
             res = self.ctx.host(self.ctx.settings.reserved_host, 3006)
-            self.array.unmap_volumes(res.id, [s.target_id for s in shadows])
+            self.array.unmap_volumes(res.id, [recorded(s.target_id, "target") for s in shadows])
 
     def do_expose(self) -> None:
         shadows = own_shadows(self, self.record.shadows)
@@ -442,45 +357,3 @@ class CreateLifecycle(Lifecycle):
     def do_finish(self) -> None:
         """The record stays: it is the shadow copy's file from now on."""
 
-
-def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
-                   host_name: str | None = None) -> None:
-    """Map targets to a host and, when it is this host, locate the disks."""
-    host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
-    targets = [s.target_id for s in shadows]
-    for s in shadows:
-        if host.id not in s.exposed_to:
-            s.exposed_to.append(host.id)
-    ctx.array.map_volumes(host.id, targets)
-    if host_name is None and ctx.consumer is not None:
-        devices = ctx.consumer.after_map([s.target_uid for s in shadows])
-        for s in shadows:
-            s.device = devices.get(s.target_uid, s.device)
-
-
-def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
-    """Remove targets from every host they were shown to (the host side first)."""
-    hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
-    if not hosts:
-        return
-    mine = None
-    if ctx.consumer is not None:
-        try:
-            mine = ctx.consumer_host().id
-        except VssError:
-            mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
-    for host_id in hosts:
-        on_host = [s for s in shadows if host_id in s.exposed_to]
-        uids = [s.target_uid for s in on_host]
-        # A disk located here is let go here first, even when the host it was mapped
-        # through is no longer the one the configuration picks (manual 5.2).
-        here = ctx.consumer is not None and (host_id == mine or any(s.device for s in on_host))
-        if here:
-            ctx.consumer.before_unmap(uids)
-        ctx.array.unmap_volumes(host_id, [s.target_id for s in on_host])
-        if here:
-            ctx.consumer.after_unmap(uids)
-        for s in on_host:
-            s.exposed_to.remove(host_id)
-            if here:
-                s.device = None

@@ -19,12 +19,12 @@ A delete only goes forward: once asked, cleanup completes it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Any, Callable
 
-from core.model import STOP_OLDER
+from core.model import STOP_OLDER, FcMap
 from core.records import Shadow
 from states.context import Context
-from states.create import hide_shadows
+from states.exposure import hide_shadows
 from states.identity import own_shadows, retire
 from states.machine import Lifecycle, Step
 
@@ -37,11 +37,11 @@ class Item:
     keep_mapping: bool = False   # incrementalLC
     no_copy: bool = False        # copy rate 0 and older siblings read through its target
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Item":
+    def from_json(cls, data: dict[str, Any]) -> "Item":
         return cls(**{**data, "shadow": Shadow(**data["shadow"])})
 
 
@@ -55,7 +55,7 @@ def plan_cascade(lc: Lifecycle, items: list[Item], find: Finder, incremental: bo
     ctx = lc.ctx
     foreign: list[str] = []
     seen = {it.shadow.fcmap_id for it in items}
-    maps = {m.id: m for m in ctx.array.fcmaps_of_volumes(sorted({it.shadow.source_id for it in items}))}
+    maps: dict[str | None, FcMap] = {m.id: m for m in ctx.array.fcmaps_of_volumes(sorted({it.shadow.source_id for it in items}))}
     for it in list(items):
         m = _named(lc, maps.get(it.shadow.fcmap_id), it.shadow)
         it.keep_mapping = bool(m and incremental and m.incremental)
@@ -74,7 +74,7 @@ def plan_cascade(lc: Lifecycle, items: list[Item], find: Finder, incremental: bo
     return foreign
 
 
-def _named(lc: Lifecycle, m, shadow: Shadow):
+def _named(lc: Lifecycle, m: FcMap | None, shadow: Shadow) -> FcMap | None:
     """A recovering lifecycle knows a mapping by its id only while it carries its name."""
     if m is not None and lc.recovering and shadow.fcmap_name and m.name != shadow.fcmap_name:
         retire(lc, f"mapping {m.id} is now {m.name}, not {shadow.fcmap_name}: left alone")
@@ -134,13 +134,14 @@ class DeleteLifecycle(Lifecycle):
         Step("finish", "released", "done", undoable=False),
     ]
 
-    def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
-                 find: Finder, forget: Callable[[list[Item]], None], **kw):
+    def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context,
+                 persist: Callable[[Lifecycle], None], find: Finder,
+                 forget: Callable[[list[Item]], None], **kw: Any) -> None:
         self.items, self.ctx, self.find, self.forget = items, ctx, find, forget
         self.foreign_stopped: list[str] = kw.pop("foreign_stopped", [])
         super().__init__(lifecycle_id, persist, **kw)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {**super().snapshot(), "items": [i.to_json() for i in self.items],
                 "foreign_stopped": self.foreign_stopped}
 
@@ -152,7 +153,7 @@ class DeleteLifecycle(Lifecycle):
         hide_shadows(self.ctx, own_shadows(self, [i.shadow for i in self.items]))
 
     def do_withdraw(self) -> None:
-        self.objects = withdraw(self, self.items, STOP_OLDER)
+        self.objects = list(withdraw(self, self.items, STOP_OLDER))
 
     def do_release(self) -> None:
         for it in self.items:

@@ -11,18 +11,66 @@ A show is rolled back by hiding; a hide only goes forward.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
+from core.errors import VssError
 from core.records import Shadow, ShadowSet
 from states.context import Context
-from states.create import expose_shadows, hide_shadows
-from states.identity import own_shadows
+from states.identity import own_shadows, recorded
 from states.machine import Lifecycle, Step
+
+
+# Showing and hiding are shared: create shows a non-transportable set here, delete and
+# restore hide what they take away.
+def expose_shadows(ctx: Context, record: ShadowSet, shadows: list[Shadow],
+                   host_name: str | None = None) -> None:
+    """Map targets to a host and, when it is this host, locate the disks."""
+    host = ctx.host(host_name, 3004) if host_name else ctx.consumer_host()
+    targets = [recorded(s.target_id, "target") for s in shadows]
+    for s in shadows:
+        if host.id not in s.exposed_to:
+            s.exposed_to.append(host.id)
+    ctx.array.map_volumes(host.id, targets)
+    if host_name is None and ctx.consumer is not None:
+        uids = [recorded(s.target_uid, "target UID") for s in shadows]
+        devices = ctx.consumer.after_map(uids)
+        for s, uid in zip(shadows, uids):
+            s.device = devices.get(uid, s.device)
+
+
+def hide_shadows(ctx: Context, shadows: list[Shadow], only_host: str | None = None) -> None:
+    """Remove targets from every host they were shown to (the host side first)."""
+    hosts = sorted({h for s in shadows for h in s.exposed_to if only_host in (None, h)})
+    if not hosts:
+        return
+    consumer, mine = ctx.consumer, None
+    if consumer is not None:
+        try:
+            mine = ctx.consumer_host().id
+        except VssError:
+            mine = None     # e.g. storageProtocol changed since (manual 5.2): see below
+    for host_id in hosts:
+        on_host = [s for s in shadows if host_id in s.exposed_to]
+        # A disk located here is let go here first, even when the host it was mapped
+        # through is no longer the one the configuration picks (manual 5.2).
+        here = consumer if host_id == mine or any(s.device for s in on_host) else None
+        uids = [recorded(s.target_uid, "target UID") for s in on_host] if here else []
+        if here:
+            here.before_unmap(uids)
+        ctx.array.unmap_volumes(host_id, [recorded(s.target_id, "target") for s in on_host])
+        if here:
+            here.after_unmap(uids)
+        for s in on_host:
+            s.exposed_to.remove(host_id)
+            if here:
+                s.device = None
 
 
 class _OnShadows(Lifecycle):
     IN_SET_FILE = True
 
     def __init__(self, record: ShadowSet, shadow_ids: list[str], host_name: str | None,
-                 ctx: Context, persist, **kw):
+                 ctx: Context, persist: Callable[[Lifecycle], None], **kw: Any) -> None:
         self.record, self.ctx, self.host_name = record, ctx, host_name
         self.shadow_ids = shadow_ids
         self.host_id: str | None = kw.pop("host_id", None)
@@ -32,7 +80,7 @@ class _OnShadows(Lifecycle):
     def shadows(self) -> list[Shadow]:
         return own_shadows(self, [s for s in self.record.shadows if s.shadow_id in self.shadow_ids])
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {**super().snapshot(), "shadow_ids": self.shadow_ids, "host_name": self.host_name,
                 "host_id": self.host_id}
 
@@ -53,13 +101,13 @@ class ExposeLifecycle(_OnShadows):
     COMPLETE_FROM = "shown"
 
     def do_show(self) -> None:
-        self._host_id()
+        host_id = self._host_id()
         self._persist(self)
         shadows = self.shadows
         if shadows:
             expose_shadows(self.ctx, self.record, shadows, self.host_name)
-        if self.record.options.transportable and self.host_id not in self.record.imported_by:
-            self.record.imported_by.append(self.host_id)
+        if self.record.options.transportable and host_id not in self.record.imported_by:
+            self.record.imported_by.append(host_id)
         self.objects = [s.target_id for s in shadows]
 
     def undo_show(self) -> None:

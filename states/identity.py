@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.errors import VssError
 from core.model import FcMap, Group
 from core.records import Shadow
 
 if TYPE_CHECKING:
     from states.machine import Lifecycle
+
+
+def recorded(value: str | None, what: str) -> str:
+    """An id an earlier step wrote into the record (its field is empty until then): a
+    step that needs it and finds it empty is a broken record, not an array question."""
+    if value is None:
+        raise VssError(4001, f"the record names no {what}")
+    return value
 
 
 def retire(lc: "Lifecycle", note: str) -> None:

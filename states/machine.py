@@ -29,10 +29,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import structlog
-from transitions import Machine
+from transitions import EventData, Machine
+
+if TYPE_CHECKING:
+    from states.context import Context
 
 from core.poll import DeadlinePassed, Pending, poll_until
 
@@ -80,10 +83,18 @@ class Lifecycle:
     COMPLETE_FROM: str = ""              # "" = the first state: always completed
     COMPLETE_WHEN_PENDING: tuple[str, ...] = ()
     IN_SET_FILE: bool = False
+    ctx: Context                         # every kind works with the array through its context
 
-    def __init__(self, lifecycle_id: str, persist: Callable[["Lifecycle"], None],
+    if TYPE_CHECKING:                    # added by pytransitions (Machine(model=self))
+        state: str
+
+        def trigger(self, trigger_name: str) -> bool: ...
+
+        def give_up(self) -> bool: ...
+
+    def __init__(self, lifecycle_id: str, persist: Callable[[Lifecycle], None],
                  state: str | None = None, pending: str | None = None, rolling_back: bool = False,
-                 recovering: bool = False):
+                 recovering: bool = False) -> None:
         self.lifecycle_id = lifecycle_id
         self._persist = persist
         self.pending = pending
@@ -95,14 +106,14 @@ class Lifecycle:
         # lifecycle is left alone and noted here for the report
         self.recovering = recovering
         self.retired: list[str] = []
-        self.objects: list[str] = []      # array objects the current step touched, for the log
+        self.objects: list[str | None] = []   # array objects the current step touched, for the log
         self._quiet = False               # run_armed: the step writes nothing
         self.machine = self.build_machine(self, state or self.STATES[0])
 
     @classmethod
-    def build_machine(cls, model, initial: str, machine_class=Machine, give_up: bool = True,
-                      **kw) -> Machine:
-        transitions = []
+    def build_machine(cls, model: object, initial: str, machine_class: type[Machine] = Machine,
+                      give_up: bool = True, **kw: Any) -> Machine:
+        transitions: list[dict[str, str]] = []
         for s in cls.STEPS:
             transitions.append({"trigger": s.trigger, "source": s.source, "dest": s.dest,
                                 "before": "_before", "after": "_after"})
@@ -116,7 +127,7 @@ class Lifecycle:
                              initial=initial, auto_transitions=False, send_event=True, **kw)
 
     # ----------------------------------------------------------- the frame
-    def _before(self, event) -> None:
+    def _before(self, event: EventData) -> None:
         trigger = event.event.name
         self.pending = trigger
         self.objects = []
@@ -125,13 +136,15 @@ class Lifecycle:
         crash_point(self.KIND, trigger, "before")
         getattr(self, trigger.replace("revert_", "undo_", 1) if trigger.startswith("revert_") else f"do_{trigger}")()
 
-    def _after(self, event) -> None:
+    def _after(self, event: EventData) -> None:
         trigger = event.event.name
         self.pending = None
         if not self._quiet:
             self._persist(self)
+        move = event.transition
+        assert move is not None          # an "after" callback runs inside its transition
         log.info("transition", lifecycle=self.lifecycle_id, kind=self.KIND, trigger=trigger,
-                 src=event.transition.source, dst=event.transition.dest, objects=self.objects)
+                 src=move.source, dst=move.dest, objects=self.objects)
         crash_point(self.KIND, trigger, "after")
 
     @property
@@ -196,12 +209,12 @@ class Lifecycle:
         self.give_up()
 
     @classmethod
-    def completes(cls, op: dict, persistent: bool = True) -> bool:
+    def completes(cls, op: dict[str, Any], persistent: bool = True) -> bool:
         """After a crash: complete (True) or roll back the lifecycle this file snapshot is."""
         if op.get("rolling_back"):
             return False
         order = cls.STATES.index
-        state = op.get("state") if op.get("state") in cls.STATES else cls.STATES[0]
+        state: str = op["state"] if op.get("state") in cls.STATES else cls.STATES[0]
         return (order(state) >= order(cls.COMPLETE_FROM or cls.STATES[0])
                 or op.get("pending") in cls.COMPLETE_WHEN_PENDING)
 
@@ -214,7 +227,7 @@ class Lifecycle:
         return (f"after a crash, cleanup completes it from {cls.COMPLETE_FROM}{when}, "
                 f"and rolls it back before that (or once a rollback has begun)")
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """The lifecycle's part of its file (the subclass adds its data)."""
         return {"kind": self.KIND, "lifecycle_id": self.lifecycle_id, "state": self.state,
                 "pending": self.pending, "rolling_back": self.rolling_back}

@@ -20,15 +20,16 @@ finish           their records go
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from core.errors import VssError
-from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
+from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT, FcMap
 from core.poll import Pending
+from core.records import Shadow
 from states.context import Context
-from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
-from states.identity import fcmap_if_named, own_shadows
+from states.exposure import hide_shadows
+from states.identity import fcmap_if_named, own_shadows, recorded
 from states.machine import Lifecycle, Step
 
 
@@ -50,20 +51,21 @@ class RestoreLifecycle(Lifecycle):
     COMPLETE_FROM = "prepared"
     COMPLETE_WHEN_PENDING = ("reverse_prepare",)
 
-    def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
-                 find: Finder, forget: Callable[[list[Item]], None],
-                 wait: Callable[[Callable[[], object], str], None], **kw):
+    def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context,
+                 persist: Callable[[Lifecycle], None], find: Finder,
+                 forget: Callable[[list[Item]], None],
+                 wait: Callable[[Callable[[], object], str], None], **kw: Any) -> None:
         # items[0] is the shadow copy restored from; plan adds the newer ones
         self.items, self.ctx, self.find, self.forget, self.wait = items, ctx, find, forget, wait
         self.reverse_id: str | None = kw.pop("reverse_id", None)
         super().__init__(lifecycle_id, persist, **kw)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {**super().snapshot(), "items": [i.to_json() for i in self.items],
                 "reverse_id": self.reverse_id}
 
     @property
-    def shadow(self):
+    def shadow(self) -> Shadow:
         return self.items[0].shadow
 
     @property
@@ -97,7 +99,8 @@ class RestoreLifecycle(Lifecycle):
             return
         rate = self.ctx.settings.copy_rate or 50     # a restore must finish copying
         try:
-            (rev,) = a.attach([(self.shadow.target_id, self.shadow.source_id, self.reverse_name)],
+            target = recorded(self.shadow.target_id, "target")
+            (rev,) = a.attach([(target, self.shadow.source_id, self.reverse_name)],
                               copy_rate=rate, incremental=False, group_id=None)
         except VssError:
             raise
@@ -111,7 +114,7 @@ class RestoreLifecycle(Lifecycle):
             self.ctx.array.delete_fcmap(m.id, force=True)
         self.reverse_id = None
 
-    def _reverse(self):
+    def _reverse(self) -> FcMap | None:
         return fcmap_if_named(self, self.reverse_id, self.reverse_name)
 
     def do_reverse_prepare(self) -> None:
@@ -121,7 +124,7 @@ class RestoreLifecycle(Lifecycle):
         if self.resuming and m is not None and m.state == "prepared":
             return
         try:
-            self.ctx.array.prepare_fcmap(self.reverse_id, restore=True)
+            self.ctx.array.prepare_fcmap(recorded(self.reverse_id, "reverse mapping"), restore=True)
         except Exception as exc:  # noqa: BLE001
             raise VssError(720, f"preparing the restore failed: {exc}") from None
 
@@ -135,14 +138,14 @@ class RestoreLifecycle(Lifecycle):
         if m is None and self.recovering:
             raise VssError(730, f"the reverse mapping {self.reverse_name} is gone")
         try:
-            self.ctx.array.start_fcmap(self.reverse_id, restore=True)
+            self.ctx.array.start_fcmap(recorded(self.reverse_id, "reverse mapping"), restore=True)
         except Exception as exc:  # noqa: BLE001
             raise VssError(730, f"starting the restore failed: {exc}") from None
         self.objects = [self.reverse_id]
 
     def do_withdraw(self) -> None:
         hide_shadows(self.ctx, own_shadows(self, [i.shadow for i in self.items]))
-        self.objects = withdraw(self, self.items, STOP_NEWER_AND_CURRENT)
+        self.objects = list(withdraw(self, self.items, STOP_NEWER_AND_CURRENT))
 
     def do_settle(self) -> None:
         a = self.ctx.array
@@ -155,7 +158,7 @@ class RestoreLifecycle(Lifecycle):
         # only a copy whose progress stands still fails (740), never a long one
         self.wait(copied, "the restore copy")
         if self._reverse() is not None:
-            a.delete_fcmap(self.reverse_id, force=True)
+            a.delete_fcmap(recorded(self.reverse_id, "reverse mapping"), force=True)
         self.objects = [self.reverse_id]
 
     def do_release(self) -> None:

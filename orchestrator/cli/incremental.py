@@ -22,10 +22,8 @@ _OURS = re.compile(r"vss-[0-9a-f]{8}-[0-9]+")
 
 def _in_records(config: Config) -> dict[str, str]:
     """Mapping id and name -> the shadow-copy set of this host that uses it."""
-    from orchestrator.engine import Orchestrator
-    from orchestrator.recovery import RecoveryStore
-    orch = Orchestrator(config, None, RecoveryStore(config.state_dir))  # type: ignore[arg-type]
-    return {key: record.set_id for record in orch.sets() for s in record.shadows
+    from orchestrator.recordstore import RecordStore
+    return {key: record.set_id for record in RecordStore(config.state_dir).sets() for s in record.shadows
             for key in (s.fcmap_id, s.fcmap_name) if key}
 
 

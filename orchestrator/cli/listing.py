@@ -12,6 +12,7 @@ from core.model import Volume
 from core.ports import ArrayPort
 from orchestrator.config import Config, config_path, load_config
 from orchestrator.output import Column, emit, guarded, human_size, warn
+from orchestrator.recordstore import RecordStore
 from orchestrator.volumes import candidates, resolve
 
 LISTS = ("all", "free", "reserved", "assigned", "unassigned", "inlc")
@@ -113,12 +114,9 @@ SHADOW_COLUMNS: tuple[Column, ...] = (
 def shadow_rows(config: Config, damaged: dict[str, str] | None = None) -> list[dict]:
     """One row per shadow copy in the recovery records (no array request); files that
     cannot be read are skipped and named in `damaged`."""
-    from orchestrator.engine import Orchestrator
-    from orchestrator.recovery import RecoveryStore
-    # Reading the records needs no array: the port is never used here.
-    orch = Orchestrator(config, None, RecoveryStore(config.state_dir))  # type: ignore[arg-type]
+    store = RecordStore(config.state_dir)
     rows = []
-    for record in sorted(orch.sets(), key=lambda r: (r.created_at, r.set_id)):
+    for record in sorted(store.sets(), key=lambda r: (r.created_at, r.set_id)):
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at))
         for s in record.shadows:
             rows.append({"set_id": record.set_id, "shadow_id": s.shadow_id, "state": record.state,
@@ -129,7 +127,7 @@ def shadow_rows(config: Config, damaged: dict[str, str] | None = None) -> list[d
                          "device": s.device, "created": created,
                          "created_at": record.created_at})
     if damaged is not None:
-        damaged.update({str(orch.store.path(k)): why for k, why in orch.store.damaged.items()})
+        damaged.update({str(store.path(k)): why for k, why in store.damaged.items()})
     return rows
 
 

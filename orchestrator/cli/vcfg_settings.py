@@ -94,10 +94,9 @@ def stranded_copies(param: Param, config: Config) -> None:
     deletable under the new ones."""
     if param.key not in _HOST_SIDE:
         return
-    from orchestrator.engine import Orchestrator
-    from orchestrator.recovery import RecoveryStore
+    from orchestrator.recordstore import RecordStore
     try:
-        sets = Orchestrator(config, None, RecoveryStore(config.state_dir)).sets()  # type: ignore[arg-type]
+        sets = RecordStore(config.state_dir).sets()
     except VssError as exc:
         warn(PROG, f"cannot tell whether shadow copies exist: {exc}")
         return

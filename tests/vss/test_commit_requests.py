@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.recordstore import set_key
 from orchestrator.vss_types import Attr, LunInfo
 from tests.support.configfile import write_config
 from tests.support.demo import start_seeded
@@ -49,7 +50,7 @@ def test_commit_is_one_request_and_no_write(big, n, monkeypatch):
         pre = client.call("PreCommitSnapshots", set_id=set_id)
         assert pre["ok"] and pre["array_requests"] == 0
         engine = svc.provider.orch
-        key = engine._set_key(set_id)
+        key = set_key(set_id)
         ahead = engine.store.load(key)["op"]
         assert (ahead["state"], ahead["pending"]) == ("prepared", "commit")     # written before the window
         fsyncs = []
