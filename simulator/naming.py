@@ -30,6 +30,15 @@ SERVICES = {SCS: "StorageConfigurationService", CCS: "ControllerConfigurationSer
             HWS: "StorageHardwareIDManagementService"}
 
 
+
+NO_OBJECT = -1      # ids start at 0: a lookup by this id finds nothing
+
+
+def object_id(digits: str) -> int:
+    """An object id from its decimal digits; a number beyond SQLite's 64-bit integers
+    (a 32-digit volume UID read as an id) names no object instead of failing the request."""
+    return int(digits) if len(digits) <= 18 else NO_OBJECT
+
 class Naming:
     def __init__(self, cluster_id: str, namespace: str):
         self.cid = cluster_id
@@ -90,15 +99,15 @@ class Naming:
         if not value.startswith(prefix):
             raise ArrayError(rc.INVALID_PARAMETER, f"{key}={value!r} does not belong to this array")
         tail = value[len(prefix):]
-        if not tail.isdigit():
+        if not (tail.isascii() and tail.isdigit()):
             raise ArrayError(rc.INVALID_PARAMETER, f"{key}={value!r} is malformed")
-        return int(tail)
+        return object_id(tail)
 
     def volume_id(self, path: CIMInstanceName) -> int:
         value = self._key(path, "DeviceID")
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ArrayError(rc.INVALID_PARAMETER, f"DeviceID={value!r} is not a volume id")
-        return int(value)
+        return object_id(value)
 
     def host_id_of_controller(self, path: CIMInstanceName) -> int:
         return self._suffix_id(path, "DeviceID", f"{self.cid}:")

@@ -14,6 +14,11 @@ from .params import opt_bool, opt_ref, req_ref
 OK, OFFLINE = 2, 10  # OperationalStatus: OK / Stopped
 
 
+def _device_id(value) -> int:
+    text = str(value)
+    return N.object_id(text) if text.isascii() and text.isdigit() else N.NO_OBJECT
+
+
 class PoolProvider(Provider):
     classname = N.POOL
 
@@ -68,7 +73,7 @@ class VolumeProvider(Provider):
     # query property -> (column, how a literal becomes a column value)
     _INDEXED = {"name": ("uid", lambda v: str(v).upper()), "uniqueid": ("uid", lambda v: str(v).upper()),
                 "elementname": ("lower(name)", lambda v: str(v).lower()),
-                "deviceid": ("id", lambda v: int(v) if str(v).isdigit() else -1)}
+                "deviceid": ("id", _device_id)}
 
     def lookup(self, a: Array, prop, values):
         if prop not in self._INDEXED:

@@ -129,6 +129,21 @@ def test_unindexed_query_scans_and_filters(conn):
         == "io_grp1"
 
 
+@pytest.mark.parametrize("device_id", ["60050768783272420000000000000002", "99999999999999999999", "\u00b2"])
+def test_a_device_id_naming_no_volume_finds_nothing(conn, device_id):
+    # A volume UID made of decimal digits only is a valid DeviceID literal: it names no
+    # volume (found flakily when a random UID had no hex letter: the array answered
+    # CIM_ERR_FAILED instead).
+    found = conn.ExecQuery("WQL", f"SELECT ElementName FROM {VOLUME} WHERE DeviceID = '{device_id}' "
+                                  f"OR ElementName = 'vol00003'")
+    assert [v["ElementName"] for v in found] == ["vol00003"]
+    path = found[0].path.copy()
+    path.keybindings["DeviceID"] = device_id
+    with pytest.raises(CIMError) as err:
+        conn.GetInstance(path)
+    assert err.value.status_code == 6       # CIM_ERR_NOT_FOUND
+
+
 @pytest.mark.parametrize("language, query, status", [
     ("XQL", f"SELECT * FROM {VOLUME}", 14),
     ("WQL", f"SELECT FROM {VOLUME}", 15),
