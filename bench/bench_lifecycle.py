@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import print_table, write_json
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from tests.support.arrayproc import ArrayProcess
 
 SEED = """

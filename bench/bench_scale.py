@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.common import print_table, summary, timed, write_json
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from tests.support.arrayproc import ROOT, ArrayProcess
 
 APP_IQN = "iqn.2026-11.example:app"

@@ -42,10 +42,10 @@ import structlog
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from orchestrator.cli.listing import BadInput, candidates, resolve
+from core.errors import CASCADE_RESTORED, MESSAGES, BadInput, VssError, as_vss_error
+from orchestrator.cli.listing import candidates, resolve
 from orchestrator.config import Config
-from orchestrator.errors import CASCADE_RESTORED, MESSAGES, VssError, as_vss_error
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from states.delete import DeleteLifecycle, Item
 
 log = structlog.get_logger("vssorch.batch")

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from orchestrator import ownership
-from orchestrator.errors import MESSAGES, VssError
-from orchestrator.records import ShadowSet
+from core.errors import VssError, as_vss_error
+from core.records import ShadowSet
 from orchestrator.recovery import RecoveryStore
 from states import KINDS
 from states.create import CreateLifecycle
@@ -137,10 +137,8 @@ class Cleaner:
         try:
             row["action"] = self.recover(key, lc, data)
         except Exception as exc:    # noqa: BLE001 - reported; the others go on
-            code = getattr(exc, "code", None)
-            detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
-            row.update(action="failed", code=2504,
-                       error=f"{detail} (code {code if code in MESSAGES else 4001})")
+            error = as_vss_error(exc)
+            row.update(action="failed", code=2504, error=f"{error.detail} (code {error.code})")
         if lc.retired:
             row["retired"] = list(lc.retired)
         return row

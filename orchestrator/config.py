@@ -24,7 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
 from orchestrator import passwords
-from orchestrator.errors import ConfigError
+from core.errors import ConfigError
 
 # Reading uses libyaml when PyYAML has it: ~40x faster than a pure-Python parser and it
 # bounds nesting depth. Editing (configedit) needs ruamel.yaml's round trip instead.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,11 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
+from core.files import atomic_write
 from orchestrator import passwords
 from orchestrator.config import (PARAMS, Config, Param, default_state_dir, find_param,
                                  parse_config, read_text, read_value, syntax_error)
-from orchestrator.errors import ConfigError, VssError
+from core.errors import ConfigError, VssError
 
 _SECRET_KEYS = tuple(p.key for p in PARAMS if p.secret)
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -185,24 +185,6 @@ def _replace(target: Path, text: str, holds_secret: bool) -> None:
             mode = 0o644
         if holds_secret:
             mode &= 0o700
-        # mkstemp creates the file 0600, so the text is never readable by others meanwhile.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            if os.name != "nt":      # Windows has no mode bits to set
-                os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        if os.name != "nt":          # make the rename itself durable
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        atomic_write(target, text, mode=mode)
     except OSError as exc:
         raise VssError(2506, f"{target}: {exc.strerror or exc}") from None

@@ -1,6 +1,6 @@
 """Where shown targets end up: this host itself, the ESXi VM it runs in, or the Hyper-V VM.
 
-Each consumer answers the lifecycles' four questions (states/context.py Consumer): which
+Each consumer answers the lifecycles' four questions (core/ports.py Consumer): which
 initiators the array must map to, what to do once LUNs are mapped (find them, attach them
 to the VM, bring them online), what to do before they are unmapped (take them offline,
 detach them from the VM; manual 5.1: the pRDM goes before the mapping), and after.
@@ -21,9 +21,10 @@ from typing import Callable, Iterator, Sequence
 
 import structlog
 
-from adapters.host.base import HostError, HostStorage, Initiators
+from adapters.host.base import HostError
+from core.ports import HostStorage, Initiators
 from orchestrator.config import Config
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.protocol import Path, choose_path
 
 log = structlog.get_logger("vssorch.consumers")

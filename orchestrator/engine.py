@@ -21,20 +21,20 @@ from typing import Callable, Sequence
 
 import structlog
 
-from adapters.host.base import normalize_naa
+from core.ids import volume_uid
+from core.poll import FuncClock, Stalled, poll_until
 from orchestrator import ownership
 from orchestrator.cleanup import Cleaner, Claims
 from orchestrator.config import Config
-from orchestrator.errors import VssError
-from orchestrator.errors import as_vss_error as _as_vss_error
+from core.errors import VssError, as_vss_error as _as_vss_error
 from orchestrator.recovery import RecoveryStore
-from orchestrator.records import SetOptions, Shadow, ShadowSet
-from states.context import Consumer, Context, Settings
+from core.records import SetOptions, Shadow, ShadowSet
+from core.ports import ArrayPort, Consumer
+from states.context import Context, Settings
 from states.create import CreateLifecycle
 from states.delete import DeleteLifecycle, Item
 from states.exposure import ExposeLifecycle, UnexposeLifecycle
 from states.machine import ROLLED_BACK, Lifecycle
-from states.ports import ArrayPort
 from states.restore import RestoreLifecycle
 
 log = structlog.get_logger("vssorch.engine")
@@ -376,14 +376,14 @@ class Orchestrator:
                 self._close(k)
         self.store.delete(key)
 
-    def _wait(self, done: Callable[[], bool], what: str) -> None:
-        """Until done() (callers make it true when their copy moves on); 740 after
-        restoreStallSeconds without it."""
-        limit, since = self.config.restore_stall_seconds, self._clock()
-        while not done():
-            if self._clock() - since > limit:
-                raise VssError(740, f"{what} made no progress for {limit} s")
-            self._sleep(0.2)
+    def _wait(self, probe: Callable[[], object], what: str) -> None:
+        """Until probe() is not Pending (a copy that keeps moving may take as long as it
+        takes); 740 when its progress stood still for restoreStallSeconds."""
+        limit = self.config.restore_stall_seconds
+        try:
+            poll_until(probe, clock=FuncClock(self._clock, self._sleep), interval=0.2, stall=limit, what=what)
+        except Stalled:
+            raise VssError(740, f"{what} made no progress for {limit} s") from None
 
     # ------------------------------------------------------------ hosts
     def _on_set(self, cls, set_id: str, shadow_ids: list[str] | None, host_name: str | None) -> ShadowSet:
@@ -451,7 +451,7 @@ class Orchestrator:
 
 
 def _uid(text: str) -> str:
-    uid = normalize_naa(text)
+    uid = volume_uid(text)
     if not uid or len(uid) != 32:
         raise VssError(201, f"{text!r} is not a 32-digit volume UID")
     return uid

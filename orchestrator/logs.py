@@ -68,7 +68,7 @@ def configure(env=os.environ) -> None:
 def check() -> None:
     """BadInput (2500, exit 2) when VSSORCH_LOG_FILE or VSSORCH_LOG_LEVEL is unusable."""
     if problem:
-        from orchestrator.cli.listing import BadInput
+        from core.errors import BadInput
         raise BadInput(2500, problem)
 
 

@@ -97,8 +97,7 @@ def guarded(run: Callable[[Any], int]) -> Callable[[Any], int]:
     """A `vssorch` command whose failures are one line on stderr: exit 2 for input the
     user must correct (configuration, batch file, names the array does not have), 1 for
     an operation that failed, never a traceback."""
-    from orchestrator.cli.listing import BadInput
-    from orchestrator.errors import ConfigError, VssError, as_vss_error
+    from core.errors import BadInput, ConfigError, VssError, as_vss_error
 
     def call(args: Any) -> int:
         try:

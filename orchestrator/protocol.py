@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 
 class StorageProtocol(str, Enum):

@@ -2,9 +2,9 @@
 
 The same file is first the in-flight lifecycle ("about to attach these mappings") and,
 once the lifecycle is done, the record of the shadow-copy set that exists. A file is
-written to a temporary name, fsynced and renamed over the old one (rename is atomic on
-POSIX and on NTFS via os.replace), so a crash leaves either the old or the new content,
-never a torn one. The folder is fsynced too where the OS allows it.
+written to a temporary name, fsynced and renamed over the old one (core/files.py; rename is
+atomic on POSIX and on NTFS via os.replace), so a crash leaves either the old or the new
+content, never a torn one. The folder is fsynced too where the OS allows it.
 
 Beside each file: `<key>.lock`, the lock its owner holds while it runs the lifecycle
 (orchestrator/ownership.py). A file that cannot be read (truncated, garbage, empty, an
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 from pathlib import Path
 
+from core.files import atomic_write
 from orchestrator import ownership
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 SCHEMA = 1
 SUFFIX = ".json"
@@ -48,28 +47,9 @@ class RecoveryStore:
         self._ensure()
         body = json.dumps({"schema": SCHEMA, **data}, indent=1, sort_keys=True).encode()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(body)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path(key))
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(self.path(key), body)
         except OSError as exc:
             raise VssError(1600, f"{self.path(key)}: {exc.strerror}") from None
-        self._sync_dir()
-
-    def _sync_dir(self) -> None:
-        if sys.platform == "win32":      # NTFS metadata is journalled; no directory handles
-            return
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def load(self, key: str) -> dict | None:
         path = self.path(key)

@@ -34,11 +34,11 @@ from typing import Callable
 
 import structlog
 
+from core.files import atomic_write
 from orchestrator import ownership
-from orchestrator.cli.listing import BadInput
+from core.errors import BadInput, VssError
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
 from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandler, UnixServer
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
@@ -60,12 +60,7 @@ def write_token(path: Path) -> str:
     """A fresh token in a file only its owner can read (created 0600, then renamed)."""
     token = secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, token + "\n", mode=0o600)
     return token
 
 

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 

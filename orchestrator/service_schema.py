@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import structlog
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.vss import VssProvider
 from orchestrator.vss_types import HResult, LunInfo, VssFault
 

@@ -28,9 +28,9 @@ from typing import Callable, Sequence
 import structlog
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import CASCADE_RESTORED, MESSAGES, VssError
+from core.errors import CASCADE_RESTORED, MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
-from orchestrator.records import SetOptions, Shadow, ShadowSet
+from core.records import SetOptions, Shadow, ShadowSet
 from orchestrator.vss_types import (ALL_ATTRS, ORDER, RESULT_ONLY, Attr, HResult, Identifier, LunInfo,
                                     Phase, SnapshotSet, VssFault)
 

@@ -11,7 +11,8 @@ import enum
 import re
 from dataclasses import asdict, dataclass, field
 
-from orchestrator.errors import MESSAGES
+from core.errors import MESSAGES
+from core.ids import volume_uid
 
 
 class Attr(enum.IntFlag):
@@ -92,10 +93,8 @@ UID = re.compile(r"^[0-9A-F]{32}$")
 
 def clean_uid(text: str) -> str | None:
     """A page 0x83 NAA id in our one spelling (32 hex, upper case), or None."""
-    t = re.sub(r"[\s:-]", "", str(text)).upper()
-    if t.startswith("NAA."):
-        t = t[4:]
-    return t if UID.match(t) else None
+    uid = volume_uid(re.sub(r"[\s:-]", "", str(text)))     # the shim may group the bytes
+    return uid if uid is not None and UID.match(uid) else None
 
 
 @dataclass

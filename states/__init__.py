@@ -2,7 +2,7 @@
 the engine (cleanup), `vssorch states`, scripts/make-state-docs.sh and the crash matrix
 all read. A new kind is added in `_kinds` and nowhere else.
 
-The registry is built on first use (PEP 562): importing a leaf such as states.ports
+The registry is built on first use (PEP 562): importing a leaf such as states.context
 must not load every state table and pytransitions (a command's start-up pays for them
 only when it runs lifecycles)."""
 from __future__ import annotations

@@ -3,22 +3,11 @@ that decide how (taken from the configuration by the orchestrator)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol, Sequence
+from typing import Callable, Optional
 
-from adapters.cim.model import Host, Volume
-from adapters.host.base import Initiators
-from orchestrator.errors import VssError
-from states.ports import ArrayPort
-
-
-class Consumer(Protocol):
-    """Where targets are shown: this host, its ESXi VM or its Hyper-V VM
-    (orchestrator/consumers.py)."""
-
-    def initiators(self) -> Initiators: ...
-    def after_map(self, uids: Sequence[str]) -> dict[str, str]: ...
-    def before_unmap(self, uids: Sequence[str]) -> None: ...
-    def after_unmap(self, uids: Sequence[str]) -> None: ...
+from core.errors import VssError
+from core.model import Host, Volume
+from core.ports import ArrayPort, Consumer
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,9 @@ A finished set is removed by the delete lifecycle, not rolled back.
 """
 from __future__ import annotations
 
-from adapters.cim.model import (COPYING, IDLE, STOPPED, STOPPING, ArrayCallError, AttachRefused, FcMap,
-                                Host, OutcomeUnknown, Volume)
-from orchestrator.errors import VssError
-from orchestrator.records import Shadow, ShadowSet
+from core.errors import ArrayCallError, AttachRefused, OutcomeUnknown, VssError
+from core.model import COPYING, IDLE, STOPPED, STOPPING, FcMap, Host, Volume
+from core.records import Shadow, ShadowSet
 from states.context import Context
 from states.identity import fcmap_if_named, group_if_named, own_shadows
 from states.machine import Lifecycle, Step

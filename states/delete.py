@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from adapters.cim.model import STOP_OLDER
-from orchestrator.records import Shadow
+from core.model import STOP_OLDER
+from core.records import Shadow
 from states.context import Context
 from states.create import hide_shadows
 from states.identity import own_shadows, retire

@@ -11,7 +11,7 @@ A show is rolled back by hiding; a hide only goes forward.
 """
 from __future__ import annotations
 
-from orchestrator.records import Shadow, ShadowSet
+from core.records import Shadow, ShadowSet
 from states.context import Context
 from states.create import expose_shadows, hide_shadows
 from states.identity import own_shadows

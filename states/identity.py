@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.cim.model import FcMap, Group
-from orchestrator.records import Shadow
+from core.model import FcMap, Group
+from core.records import Shadow
 
 if TYPE_CHECKING:
     from states.machine import Lifecycle

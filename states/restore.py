@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from adapters.cim.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
-from orchestrator.errors import VssError
+from core.errors import VssError
+from core.model import COPYING, IDLE, STOP_NEWER_AND_CURRENT
+from core.poll import Pending
 from states.context import Context
 from states.create import hide_shadows
 from states.delete import Finder, Item, release, withdraw
@@ -51,7 +52,7 @@ class RestoreLifecycle(Lifecycle):
 
     def __init__(self, lifecycle_id: str, items: list[Item], ctx: Context, persist,
                  find: Finder, forget: Callable[[list[Item]], None],
-                 wait: Callable[[Callable[[], bool], str], None], **kw):
+                 wait: Callable[[Callable[[], object], str], None], **kw):
         # items[0] is the shadow copy restored from; plan adds the newer ones
         self.items, self.ctx, self.find, self.forget, self.wait = items, ctx, find, forget, wait
         self.reverse_id: str | None = kw.pop("reverse_id", None)
@@ -145,18 +146,14 @@ class RestoreLifecycle(Lifecycle):
 
     def do_settle(self) -> None:
         a = self.ctx.array
-        copied, progress = False, None
 
-        def moved() -> bool:
-            nonlocal copied, progress
+        def copied() -> bool | Pending:
             m = self._reverse()
-            copied = m is None or m.state == IDLE or m.progress >= 100
-            before, progress = progress, (m.progress if m else None)
-            return copied or progress != before
-
-        while not copied:
-            # each wait ends when the copy moves on: only a stall fails (740), never a long copy
-            self.wait(moved, "the restore copy")
+            if m is None or m.state == IDLE or m.progress >= 100:
+                return True
+            return Pending(m.progress)
+        # only a copy whose progress stands still fails (740), never a long one
+        self.wait(copied, "the restore copy")
         if self._reverse() is not None:
             a.delete_fcmap(self.reverse_id, force=True)
         self.objects = [self.reverse_id]

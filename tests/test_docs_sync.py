@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from orchestrator.config import PARAMS, Config
-from orchestrator.errors import MESSAGES
+from core.errors import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,11 @@ from pywbem import CIMInstance, CIMInstanceName
 from adapters.cim import errors as E
 from adapters.cim.connection import Transport
 from adapters.cim.jobs import wait_job
-from adapters.cim.model import PREPARED, PREPARING, ArrayCallError, Identity
 from adapters.cim.names import AGENT_PRODUCT, CLUSTER, JOB_STARTED
 from adapters.cim.replies import as_path, instances, output, text
+from core.errors import ArrayCallError
+from core.model import PREPARED, PREPARING, Identity
+from core.poll import DeadlinePassed, FuncClock, Pending, poll_until
 
 
 class Agent:
@@ -78,20 +80,22 @@ class Agent:
                        code: int) -> None:
         """Reads the object's state until it has left preparing: whatever the prepare
         answered (0, or 4096 and jobs), prepared is what the array says it is."""
-        deadline = self._clock() + self._job_timeout_s
-        while True:
+        def probe() -> Pending | None:
             inst = self.get(path)
             if inst is None:
                 raise ArrayCallError(code, f"{what}: it is gone")
             state = state_of(inst)
             if state == PREPARED:
-                return
+                return None
             if state != PREPARING:
                 raise ArrayCallError(code, f"{what}: it is {state}, not prepared")
-            if self._clock() >= deadline:
-                raise ArrayCallError(code, f"{what}: it did not finish preparing within "
-                                           f"{self._job_timeout_s:.0f} s")
-            self._sleep(self._poll_s)
+            return Pending()     # no progress is reported while preparing (see jobs.py)
+        try:
+            poll_until(probe, clock=FuncClock(self._clock, self._sleep), interval=self._poll_s,
+                       deadline=self._job_timeout_s, what=what)
+        except DeadlinePassed:
+            raise ArrayCallError(code, f"{what}: it did not finish preparing within "
+                                       f"{self._job_timeout_s:.0f} s") from None
 
     # ------------------------------------------------------------ the cluster
     def identity(self) -> Identity:

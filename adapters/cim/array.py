@@ -1,4 +1,4 @@
-"""The array over SMI-S (CIM-XML) with pywbem: states.ports.ArrayPort for the
+"""The array over SMI-S (CIM-XML) with pywbem: core.ports.ArrayPort for the
 SVC-family CIM agent (IBMTSSVC_* classes), one method per array operation.
 
 A thin composition, one module per array concept (like libstoragemgmt's SMI-S plugin):
@@ -26,9 +26,9 @@ from adapters.cim.connection import Transport, open_connection
 from adapters.cim.fcmaps import FcMaps
 from adapters.cim.groups import Groups
 from adapters.cim.masking import Hosts
-from adapters.cim.model import FcMap, Group, Host, Identity, Volume
 from adapters.cim.queries import Queries
 from adapters.cim.volumes import Volumes
+from core.model import FcMap, Group, Host, Identity, Volume
 
 
 class CimArray:

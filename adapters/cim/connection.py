@@ -19,7 +19,7 @@ import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from adapters.cim import errors as E
-from adapters.cim.model import ArrayCallError, OutcomeUnknown
+from core.errors import ArrayCallError, OutcomeUnknown
 
 log = structlog.get_logger("vssorch.cim")
 

@@ -1,8 +1,7 @@
 """From what the CIM agent said (or failed to say) to the manual's error codes.
 
-The orchestrator owns the manual's table (orchestrator/errors.py); adapters may not
-import it, so the few codes this adapter raises are named here. Every code below is
-one of the manual's.
+The manual's table is core/errors.py; the few codes this adapter raises are named
+here. Every code below is one of the manual's.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Iterator
 import pywbem
 import urllib3
 
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 
 BAD_CREDENTIALS = 5
 BAD_CONTROLLER = 200          # AssignVol: invalid controller (host) WWPN

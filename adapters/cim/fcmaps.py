@@ -11,12 +11,13 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
 from adapters.cim.groups import Groups
-from adapters.cim.model import STOP_OLDER, ArrayCallError, AttachRefused, FcMap
 from adapters.cim.names import (COPYTYPE_FLASHCOPY, FAIL_IF_NOT_OLDEST, FCMAP, JOB_STARTED, OP_DETACH,
                                 OP_PREPARE, OP_QUIESCE, OP_RESYNC, RESTORE_STOPS, SCS)
 from adapters.cim.queries import Queries
 from adapters.cim.replies import argument, instances, output, sync_state, text, to_fcmap
 from adapters.cim.volumes import Volumes
+from core.errors import ArrayCallError, AttachRefused
+from core.model import STOP_OLDER, FcMap
 
 # the record's attribute each queried property fills
 _ATTRS = {"SystemElementID": "source_id", "SyncedElementID": "target_id", "ElementName": "name", "Name": "id"}

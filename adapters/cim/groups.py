@@ -9,10 +9,11 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
-from adapters.cim.model import EMPTY_GROUP, ArrayCallError, Group
 from adapters.cim.names import COPYTYPE_FLASHCOPY, FCSET, GROUP_PROPS, OP_PREPARE, OP_RESYNC, SCS, SET_ADD
 from adapters.cim.queries import Queries
 from adapters.cim.replies import as_path, group_id_of, group_state, output, to_group
+from core.errors import ArrayCallError
+from core.model import EMPTY_GROUP, Group
 
 
 class Groups:

@@ -12,12 +12,14 @@ from pywbem import CIMInstanceName
 
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
-from adapters.cim.model import ArrayCallError, Host, Volume
 from adapters.cim.names import (CCS, CLUSTER, CONTROLLER, HARDWARE_ID, HOST_PROPS, MAPPING, MAPS_TO_VOLUMES,
                                 RC_ALREADY_EXPOSED, RC_NOT_EXPOSED, VOL_PROPS)
 from adapters.cim.queries import Queries
 from adapters.cim.replies import as_path, controller_host, instances, key, text, to_host
 from adapters.cim.volumes import Volumes
+from core import ids
+from core.errors import ArrayCallError
+from core.model import Host, Volume
 
 
 class Hosts:
@@ -37,14 +39,14 @@ class Hosts:
 
     def with_initiator(self, initiator: str) -> Host | None:
         port = initiator.strip()
-        wwpn = port.replace(":", "").upper()
+        wwpn, iqn = ids.wwpn(port), ids.iqn(port)
 
         def owner(hosts: Iterable[Host]) -> Host | None:
-            return next((h for h in hosts if wwpn in h.wwpns or port.lower() in h.iqns), None)
+            return next((h for h in hosts if wwpn in h.wwpns or iqn in h.iqns), None)
         # PortWWN and iSCSIName are arrays: the query matches when one element does. An
         # agent that compares arrays otherwise finds nothing, so "none" is confirmed by
         # reading every host (the failure path only).
-        found = self._queries.where(HARDWARE_ID, ["PortWWN", "iSCSIName"], {port, wwpn, port.lower()},
+        found = self._queries.where(HARDWARE_ID, ["PortWWN", "iSCSIName"], {port, wwpn or port, iqn},
                                     HOST_PROPS)
         return owner(map(to_host, found or [])) or owner(self.all())
 
@@ -72,7 +74,7 @@ class Hosts:
             return {v: [h.id for h in self.volume_hosts(v)] if v in uids else [] for v in volume_ids}
         out: dict[str, list[str]] = {v: [] for v in volume_ids}
         for inst in found:
-            vol_id = by_uid.get(text(inst, "UniqueID").upper())
+            vol_id = by_uid.get(ids.volume_uid(text(inst, "UniqueID")) or "")
             if vol_id is not None:
                 out[vol_id].append(controller_host(as_path(inst.path, MAPPING).keybindings.get("Antecedent")))
         return out

@@ -4,7 +4,7 @@ the agent's guide, a real cluster's dumps). Facts only, no behaviour.
 """
 from __future__ import annotations
 
-from adapters.cim.model import COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING
+from core.model import COPYING, EMPTY_GROUP, IDLE, PREPARED, PREPARING, STOPPED, STOPPING
 
 VOLUME = "IBMTSSVC_StorageVolume"
 CLUSTER = "IBMTSSVC_Cluster"

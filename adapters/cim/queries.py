@@ -14,8 +14,8 @@ from pywbem import CIMInstance
 
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
-from adapters.cim.model import ArrayCallError
 from adapters.cim.replies import instances
+from core.errors import ArrayCallError
 
 log = structlog.get_logger("vssorch.cim")
 

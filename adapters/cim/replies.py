@@ -1,7 +1,7 @@
 """Reading the CIM agent's replies: checked property readers and instance -> record.
 
 Replies are checked as they are read: a missing or mistyped property becomes a
-one-line 911, never a KeyError from deep inside. The records (adapters/cim/model.py)
+one-line 911, never a KeyError from deep inside. The records (core/model.py)
 are built here and nowhere else; remembering paths is the concept modules' business.
 """
 from __future__ import annotations
@@ -12,9 +12,11 @@ import pywbem
 from pywbem import CIMInstance, CIMInstanceName
 
 from adapters.cim import errors as E
-from adapters.cim.model import ArrayCallError, FcMap, Group, Host, Volume
 from adapters.cim.names import (COPYTYPE_AUTODELETE, COPYTYPE_FLASHCOPY, GROUP_STATES, OPERATIONAL_OK,
                                 SYNC_STATES)
+from core import ids
+from core.errors import ArrayCallError
+from core.model import FcMap, Group, Host, Volume
 
 T = TypeVar("T")
 
@@ -150,7 +152,7 @@ def group_state(inst: CIMInstance) -> str:
 
 def to_volume(inst: CIMInstance) -> Volume:
     vol_id = key(inst.path, "DeviceID")
-    uid = text(inst, "Name").upper()
+    uid = ids.volume_uid(text(inst, "Name")) or text(inst, "Name").upper()
     return Volume(id=vol_id, uid=uid, name=text(inst, "ElementName"),
                   size=number(inst, "NumberOfBlocks") * number(inst, "BlockSize", 1),
                   pool=text(inst, "PoolName", ""), iogroup=text(inst, "GroupName", ""),
@@ -162,8 +164,8 @@ def to_volume(inst: CIMInstance) -> Volume:
 def to_host(inst: CIMInstance) -> Host:
     return Host(id=text(inst, "HostID"), name=text(inst, "ElementName"),
                 # one spelling on both sides, whatever the agent's (Hosts.with_initiator)
-                wwpns=tuple(p.strip().replace(":", "").upper() for p in strings(inst, "PortWWN")),
-                iqns=tuple(p.strip().lower() for p in strings(inst, "iSCSIName")))
+                wwpns=tuple(ids.wwpn(p) or p.strip() for p in strings(inst, "PortWWN")),
+                iqns=tuple(ids.iqn(p) for p in strings(inst, "iSCSIName")))
 
 
 def to_fcmap(inst: CIMInstance) -> FcMap:

@@ -13,11 +13,13 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint64
 
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
-from adapters.cim.model import ArrayCallError, Volume
 from adapters.cim.names import (ELEMENT_THIN, ELEMENT_THIN_COMPRESSED, ELEMENT_VOLUME, IOGROUP, POOL, SCS,
                                 VOL_PROPS, VOLUME)
 from adapters.cim.queries import Queries
 from adapters.cim.replies import argument, as_path, output, text, to_volume
+from core import ids
+from core.errors import ArrayCallError
+from core.model import Volume
 
 
 class Volumes:
@@ -44,7 +46,7 @@ class Volumes:
         return self.all() if found is None else [self.seen(i) for i in found]
 
     def by_uid(self, uids: Sequence[str]) -> dict[str, Volume]:
-        wanted = {u.strip().upper() for u in uids}
+        wanted = {ids.volume_uid(u) or u.strip().upper() for u in uids}
         return {v.uid: v for v in self.where("Name", wanted) if v.uid in wanted}
 
     def named(self, prefix: str) -> list[Volume]:

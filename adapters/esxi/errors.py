@@ -9,8 +9,10 @@ log) for everything else. Messages name the object and the operation, never a pa
 
 from __future__ import annotations
 
+from core.errors import CodedError
 
-class EsxiError(Exception):
+
+class EsxiError(CodedError):
     """vSphere refused or failed an operation; the message says which and why."""
 
     code = 3000

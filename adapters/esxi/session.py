@@ -49,6 +49,7 @@ from adapters.esxi.specs import (
     uuid_byte_orders,
     wwn_hex,
 )
+from core.poll import DeadlinePassed, Pending, poll_until
 
 log = structlog.get_logger(__name__)
 
@@ -245,19 +246,18 @@ class VSphereSession:
 
     def _wait(self, task: vim.Task, what: str) -> None:
         """Wait for a task; its fault is raised as is, for _calls to translate."""
-        deadline = time.monotonic() + self.timeout_s
-        pause = _POLL_FIRST_S
-        while True:
+        def probe() -> Pending | None:
             info = task.info
             if info.state == vim.TaskInfo.State.success:
-                return
+                return None
             if info.state == vim.TaskInfo.State.error:
                 raise info.error
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise EsxiTimeout(f"{what}: task {task._moId} still {info.state} after {self.timeout_s:g} s")
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, _POLL_MAX_S)
+            return Pending(info.state)
+        try:
+            poll_until(probe, clock=time, interval=_POLL_FIRST_S, backoff=2, max_interval=_POLL_MAX_S,
+                       deadline=self.timeout_s, what=what)
+        except DeadlinePassed as exc:
+            raise EsxiTimeout(f"{what}: task {task._moId} still {exc.progress} after {self.timeout_s:g} s") from None
 
     def _calls(self, what: str, failure: type[EsxiError] = EsxiError) -> AbstractContextManager[None]:
         return _translate(f"{what} on {self.url}", self.timeout_s, failure)

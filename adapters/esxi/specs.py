@@ -8,7 +8,6 @@ the "naa." prefix.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pyVmomi import vim
 
 from adapters.esxi.errors import AttachFailed, UnsupportedDisk
+from core import ids
 
 # A SCSI controller has 16 units (pvscsi allows 64 on recent hardware versions; 16 work
 # everywhere), and unit 7 is the controller itself. A VM has at most 4 SCSI buses.
@@ -28,7 +28,6 @@ SCSI_BUSES = 4
 NEW_CONTROLLER_KEY = -100
 NEW_DISK_KEY = -101
 
-_HEX = re.compile(r"[0-9A-F]+")
 _WWN_MASK = 0xFFFFFFFFFFFFFFFF
 
 
@@ -65,9 +64,9 @@ class Slot:
 
 
 def normalize_uid(uid: str) -> str:
-    """naa.6005…, 6005…, 6005… in any case -> 6005… upper-case."""
-    value = uid.strip().upper().removeprefix("NAA.")
-    if not _HEX.fullmatch(value):
+    """The UID in core.ids' spelling; ValueError when it is not one."""
+    value = ids.volume_uid(uid)
+    if value is None:
         raise ValueError(f"not a LUN id: {uid!r}")
     return value
 

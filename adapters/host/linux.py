@@ -16,10 +16,9 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import (
-    Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock, UnsupportedVolume,
-    VolumeNotFound, normalize_naa, normalize_wwpn,
-)
+from adapters.host.base import HostError, PollingWaits, UnsupportedVolume, VolumeNotFound, normalize_wwpn
+from core.ids import volume_uid
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +135,7 @@ class LinuxHost(PollingWaits):
                 text = wwid.read_text()
             except FileNotFoundError:  # deleted since the glob: it is going away anyway
                 continue
-            if normalize_naa(text) == uid.upper():
+            if volume_uid(text) == uid.upper():
                 found.append(wwid.parent.parent.name)
         return found
 
@@ -161,7 +160,7 @@ class LinuxHost(PollingWaits):
         disk = disks[0]
         naa = disk.get("wwn") or next((c.get("wwn") for c in disk.get("children", ())
                                        if c.get("wwn")), None)
-        return DiskId(disk["name"], normalize_naa(naa) if naa else None, disk.get("serial") or None)
+        return DiskId(disk["name"], volume_uid(naa) if naa else None, disk.get("serial") or None)
 
     def _mount_source(self, path: str) -> str:
         try:

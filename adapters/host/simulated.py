@@ -13,15 +13,15 @@ are the host's LUNs in SCSI id order. A UID names a LUN as well.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import requests
 
-from adapters.host.base import (Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock,
-                                VolumeNotFound, normalize_naa, normalize_wwpn)
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
+from core.files import atomic_write
+from core.ids import volume_uid
+from core.ports import Clock, DiskId, Initiators, SystemClock
 
 _LETTER = re.compile(r"^([D-Zd-z]):\\?$")
 _FIRST_LETTER = ord("D")
@@ -71,7 +71,7 @@ class SimulatedHost(PollingWaits):
                                      f"{len(luns)} array disk(s), D: onwards)")
             uid = luns[index]["uid"]
         else:
-            uid = normalize_naa(text) or ""
+            uid = volume_uid(text) or ""
             if uid not in {lun["uid"] for lun in luns}:
                 raise VolumeNotFound(f"no volume {volume!r} on this host")
         return DiskId(self._devices().get(uid, {}).get("device") or f"lun:{uid}", uid, uid)
@@ -151,10 +151,7 @@ class SimulatedHost(PollingWaits):
 
     def _save(self, table: dict[str, dict]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".devices-")
-        with os.fdopen(fd, "w") as out:
-            json.dump(table, out, indent=1, sort_keys=True)
-        os.replace(tmp, self._table_path)
+        atomic_write(self._table_path, json.dumps(table, indent=1, sort_keys=True))
 
 
 def _next_device(used: set[str]) -> str:

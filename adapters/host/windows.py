@@ -16,11 +16,10 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import (
-    Clock, DiskId, HostError, Initiators, PollingWaits, SystemClock, VolumeNotFound,
-    normalize_naa, normalize_wwpn,
-)
+from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
+from core.ports import Clock, DiskId, Initiators, SystemClock
 from adapters.host.powershell import PowerShellRunner
+from core.ids import volume_uid
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +105,7 @@ def access_path(volume: str) -> str:
 
 
 def disk_id(info: Mapping[str, Any]) -> DiskId:
-    naa = normalize_naa(info["UniqueId"]) if info.get("UniqueIdFormat") == FCPH_NAME else None
+    naa = volume_uid(info["UniqueId"]) if info.get("UniqueIdFormat") == FCPH_NAME else None
     serial = (info.get("SerialNumber") or "").strip() or None
     return DiskId(int(info["Number"]), naa, serial)
 

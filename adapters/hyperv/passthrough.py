@@ -21,7 +21,9 @@ from typing import Any
 
 import structlog
 
-from adapters.host.base import Clock, DiskId, HostError, UnsupportedVolume, normalize_naa, normalize_wwpn
+from adapters.host.base import HostError, UnsupportedVolume, normalize_wwpn
+from core.ids import volume_uid
+from core.ports import Clock, DiskId
 from adapters.host.powershell import PowerShellRunner
 from adapters.host.windows import WindowsHost
 
@@ -188,7 +190,7 @@ def _drive(info: Mapping[str, Any]) -> VmDrive:
     uid = info.get("UniqueId")
     return VmDrive(info["ControllerType"], int(info["ControllerNumber"]),
                    int(info["ControllerLocation"]), info.get("DiskNumber"), info.get("Path") or "",
-                   normalize_naa(uid) if uid else None)
+                   volume_uid(uid) if uid else None)
 
 
 class HyperVParent:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import VssError, as_vss_error
+from core.errors import VssError, as_vss_error
 from orchestrator.output import Progress, emit, guarded
 
 COLUMNS = (("name", "JOB"), ("action", "ACTION"), ("result", "RESULT"), ("requests", "REQUESTS"),

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from adapters.cim.model import FcMap, Volume
+from core.model import FcMap, Volume
 from orchestrator.config import Config
-from orchestrator.errors import VssError
-from states.ports import ArrayPort
+from core.errors import VssError
+from core.ports import ArrayPort
 
 _OURS = re.compile(r"vss-[0-9a-f]{8}-[0-9]+")
 

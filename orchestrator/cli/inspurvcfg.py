@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import logs, passwords
-from orchestrator.cli.listing import (LISTS, VOLUME_COLUMNS, BadInput, mark_unusable,
-                                      resolve_all, select, volume_rows)
+from core.errors import BadInput, ConfigError, VssError, as_vss_error
+from orchestrator.cli.listing import LISTS, VOLUME_COLUMNS, mark_unusable, resolve_all, select, volume_rows
 from orchestrator.cli.secret_input import typed_secret
 from orchestrator.config import PARAMS, Config, Param, config_path, find_param, load_config
 from orchestrator.configedit import read_values, set_values
-from orchestrator.errors import MESSAGES, ConfigError, VssError, as_vss_error
 from orchestrator.output import emit, error_line, human_size, warn
 
 PROG = "inspurvcfg"
@@ -441,9 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:        # an adapter's error, or a bug: still one line, never a traceback
-        code = getattr(exc, "code", None)
-        error = _array_error(exc) if code in MESSAGES else VssError(4001, f"{type(exc).__name__}: {exc}")
-        return _fail(str(error), 1)
+        return _fail(str(as_vss_error(exc)), 1)
     return 0
 
 

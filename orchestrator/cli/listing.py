@@ -7,19 +7,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.cim.model import Volume
-from adapters.host.base import normalize_naa
+from core.ids import volume_uid
+from core.model import Volume
 from orchestrator.config import Config, config_path, load_config
-from orchestrator.errors import VssError
+from core.errors import BadInput
 from orchestrator.output import Column, emit, guarded, human_size, warn
-from states.ports import ArrayPort
+from core.ports import ArrayPort
 
 LISTS = ("all", "free", "reserved", "assigned", "unassigned", "inlc")
-
-
-class BadInput(VssError):
-    """The user named something that does not exist or cannot be meant: exit 2, like a
-    usage error, although the array had to be asked to know it."""
 
 
 def all_volumes(array: ArrayPort) -> list[Volume]:
@@ -29,7 +24,7 @@ def all_volumes(array: ArrayPort) -> list[Volume]:
 
 def resolve(volumes: Sequence[Volume], ident: str) -> Volume | None:
     """The volume an identifier names: its UID (any NAA spelling), array name or id."""
-    uid = normalize_naa(ident)
+    uid = volume_uid(ident)
     for v in volumes:
         if v.name == ident or v.id == ident or (uid and v.uid == uid):
             return v
@@ -40,7 +35,7 @@ def candidates(array: ArrayPort, idents: Sequence[str]) -> list[Volume]:
     """The volumes that identifiers may name, in the array's order: one indexed
     request, whatever the array's size (an identifier is looked up as a name, a UID
     in the array's spelling, or an id)."""
-    values = set(idents) | {u for u in map(normalize_naa, idents) if u}
+    values = set(idents) | {u for u in map(volume_uid, idents) if u}
     return array.volumes_matching(sorted(values))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from orchestrator.errors import ConfigError
+from core.errors import ConfigError
 
 
 def typed_secret(key: str, prog: str) -> str:

@@ -45,7 +45,7 @@ def _positive(kind):
 
 
 def run(args) -> int:
-    from orchestrator.cli.listing import BadInput
+    from core.errors import BadInput
     from orchestrator.service import Service
 
     if args.no_tcp and not args.unix:

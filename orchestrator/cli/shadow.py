@@ -32,9 +32,8 @@ import time
 import uuid
 from pathlib import Path
 
-from orchestrator.cli.listing import BadInput
+from core.errors import MESSAGES, BadInput, VssError
 from orchestrator.config import config_path, load_config
-from orchestrator.errors import MESSAGES, VssError
 from orchestrator.output import guarded
 from orchestrator.vss_types import Attr, LunInfo, clean_uid
 

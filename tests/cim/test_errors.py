@@ -9,7 +9,8 @@ import pytest
 from pywbem import Uint16
 
 from adapters.cim.array import CimArray
-from adapters.cim.model import PREPARED, ArrayCallError, AttachRefused, OutcomeUnknown
+from core.errors import ArrayCallError, AttachRefused, OutcomeUnknown
+from core.model import PREPARED
 
 from tests.support.arrayproc import ArrayProcess
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 from tests.support.crafted_agent import (GOOD_VOLUME, NS, SCS_NAME, agent, cim, enum,  # noqa: F401 - fixtures
                                          instance_name, named_instance, one_line_911, prop,
                                          queried, volume)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pywbem import Uint16
 
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 
 from .conftest import MiB, View, adapter
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import ArrayCallError
+from core.errors import ArrayCallError
 
 from .conftest import FREE_WWPN, HOST_IQN, SRC1, SRC2, TARGET, View, adapter
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import COPYING, IDLE, PREPARED, STOP_NEWER, STOP_OLDER, STOPPED, ArrayCallError
+from core.errors import ArrayCallError
+from core.model import COPYING, IDLE, PREPARED, STOPPED, STOP_NEWER, STOP_OLDER
 
 from .conftest import MiB, SRC1
 

@@ -2,7 +2,7 @@
 and the targets hold the sources as they were at the start."""
 from __future__ import annotations
 
-from adapters.cim.model import PREPARED
+from core.model import PREPARED
 
 from .conftest import MiB, SRC1, SRC2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import ArrayCallError, OutcomeUnknown
+from core.errors import ArrayCallError, OutcomeUnknown
 from tests.support.arrayproc import ArrayProcess
 
 from .conftest import DEMO, SRC1, adapter

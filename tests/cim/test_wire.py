@@ -12,8 +12,8 @@ import structlog
 
 from adapters.cim import errors as E
 from adapters.cim.array import CimArray
-from adapters.cim.model import COPYING, PREPARED, ArrayCallError, OutcomeUnknown
-from orchestrator.errors import MESSAGES
+from core.errors import MESSAGES, ArrayCallError, OutcomeUnknown
+from core.model import COPYING, PREPARED
 from simulator.tls import ensure_certificate
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cim.model import COPYING, EMPTY_GROUP, IDLE, PREPARED, STOPPED, ArrayCallError
+from core.errors import ArrayCallError
+from core.model import COPYING, EMPTY_GROUP, IDLE, PREPARED, STOPPED
 
 from .conftest import MiB, SRC1, SRC2
 

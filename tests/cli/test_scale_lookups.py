@@ -14,7 +14,7 @@ from orchestrator.cli import inspurvcfg
 from orchestrator.cli import main as vssorch
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from tests.cli.conftest import needs_cim
 
 pytestmark = needs_cim

@@ -9,7 +9,7 @@ import pytest
 from orchestrator import configedit
 from orchestrator.config import load_config
 from orchestrator.configedit import set_value
-from orchestrator.errors import ConfigError, VssError
+from core.errors import ConfigError, VssError
 
 posix_modes = pytest.mark.skipif(os.name == "nt", reason="no file modes on Windows")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.errors import MESSAGES, ConfigError, VssError
+from core.errors import MESSAGES, ConfigError, VssError
 
 # Every code of the manual's table 5.3 (it has no 717 and no 1005).
 MANUAL_CODES = {

@@ -7,7 +7,7 @@ import pytest
 from orchestrator.config import (PARAMS, Config, config_path, default_config_path,
                                  default_state_dir, find_param, load_config, parse_config,
                                  suggest)
-from orchestrator.errors import ConfigError
+from core.errors import ConfigError
 
 BASE = Path("/srv/vss")
 

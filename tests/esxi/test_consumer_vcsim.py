@@ -10,8 +10,8 @@ from adapters.host.simulated import SimulatedHost
 from orchestrator.config import load_config
 from orchestrator.consumers import EsxiVm, GuestIdentity
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
-from orchestrator.records import SetOptions
+from core.errors import VssError
+from core.records import SetOptions
 from tests.lifecycle.conftest import ArrayView, SRC1, SRC2, fill, write_config
 from tests.support.arrayproc import PASSWORD as ARRAY_PASSWORD, USER as ARRAY_USER
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.clock import FakeClock
+
 HOSTILE = "x'; Remove-Item C:\\ -Recurse #"
 _ENDS_WITH_JSON = re.compile(r"ConvertTo-Json\b[^\n]*-Compress -Depth \d+\s*\Z")
 
@@ -69,19 +71,6 @@ def runner():
     r = ScriptedRunner()
     yield r
     r.done()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

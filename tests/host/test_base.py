@@ -1,37 +1,14 @@
 import pytest
 
-from adapters.host.base import (
-    DiskId, DiskTimeout, HostError, PollingWaits, normalize_naa, normalize_wwpn,
-)
+from adapters.host.base import DiskTimeout, HostError, PollingWaits, normalize_wwpn
+from core.ports import DiskId
 
 UID = "60050760008D89C0D000000000000001"
 
 
-@pytest.mark.parametrize("text", [
-    "naa.60050760008d89c0d000000000000001\n", "0x60050760008d89c0d000000000000001",
-    "60050760008D89C0D000000000000001", " NAA.60050760008D89C0D000000000000001 ",
-])
-def test_normalize_naa(text):
-    assert normalize_naa(text) == UID
-
-
-@pytest.mark.parametrize("text", ["t10.ATA     QEMU HARDDISK", "eui.0025385b71b0d2a1", "", "0x"])
-def test_normalize_naa_rejects_other_designators(text):
-    assert normalize_naa(text) is None
-
-
-@pytest.mark.parametrize("text,wwpn", [
-    ("0x10000090fa1b2c3d\n", "10000090FA1B2C3D"),
-    ("10:00:00:90:fa:1b:2c:3d", "10000090FA1B2C3D"),
-    ("5000000000000001", "5000000000000001"),
-    ("0x1b2c3d", "00000000001B2C3D"),
-])
-def test_normalize_wwpn(text, wwpn):
-    assert normalize_wwpn(text) == wwpn
-
-
 @pytest.mark.parametrize("text", ["50000000000000001", "iqn.1994-05.com.redhat:x", ""])
 def test_normalize_wwpn_refuses(text):
+    """The spellings are core.ids' (tests/core/test_ids.py); a host adapter refuses the rest."""
     with pytest.raises(HostError):
         normalize_wwpn(text)
 
@@ -85,7 +62,7 @@ def test_wait_for_removal_gives_up_at_the_maximum(clock):
 
 
 def test_every_host_has_every_method_of_the_interface():
-    from adapters.host.base import FilesystemFreezer, HostStorage
+    from core.ports import FilesystemFreezer, HostStorage
     from adapters.host.linux import LinuxHost
     from adapters.host.simulated import SimulatedHost
     from adapters.host.windows import WindowsHost

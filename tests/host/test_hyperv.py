@@ -8,7 +8,8 @@ Get-VMScsiController and Get-VMFibreChannelHba.
 import pytest
 
 from adapters.host import windows as w
-from adapters.host.base import DiskId, HostError, UnsupportedVolume
+from adapters.host.base import HostError, UnsupportedVolume
+from core.ports import DiskId
 from adapters.hyperv import passthrough as p
 from adapters.hyperv.passthrough import (
     GuestIdentity, HyperVParent, VmDrive, VmStorage, bios_uuid_candidates, find_vm,

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from adapters.host.base import DiskId, HostError, Initiators, UnsupportedVolume, VolumeNotFound
+from adapters.host.base import HostError, UnsupportedVolume, VolumeNotFound
+from core.ports import DiskId, Initiators
 from adapters.host.linux import CommandFailed, LinuxHost, read_vpd_serial
 
 UID = "60050760008D89C0D000000000000001"

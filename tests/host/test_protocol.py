@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.protocol import TABLE_3_1, Path, ProtocolError, StorageProtocol, choose_path
 
 # 设置的协议 | 客户机 OS | 主机 | 选择使用的协议 — one line per printed row.

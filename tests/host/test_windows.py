@@ -7,7 +7,8 @@ Replies are shaped on the objects the scripts build from real cmdlet output
 import pytest
 
 from adapters.host import windows as w
-from adapters.host.base import DiskId, DiskTimeout, HostError, Initiators, VolumeNotFound
+from adapters.host.base import DiskTimeout, HostError, VolumeNotFound
+from core.ports import DiskId, Initiators
 from adapters.host.windows import WindowsHost, access_path
 from tests.host.conftest import HOSTILE
 

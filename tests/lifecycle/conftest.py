@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import MESSAGES, VssError
+from core.errors import MESSAGES, VssError
 from orchestrator.recovery import RecoveryStore
 from tests.support.arrayproc import PASSWORD, USER, ArrayProcess
 from tests.cim_flashcopy.conftest import STATE_OF

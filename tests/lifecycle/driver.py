@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from orchestrator.errors import MESSAGES, VssError
+from core.errors import MESSAGES, VssError
 
 from .conftest import SRC1, SRC2, assert_clean_after_cleanup, fill, try_create
 

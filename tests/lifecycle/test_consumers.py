@@ -8,8 +8,8 @@ import pytest
 
 from adapters.host.simulated import SimulatedHost
 from orchestrator.consumers import HyperVVm, PhysicalHost, Rescans
-from orchestrator.errors import VssError
-from orchestrator.records import SetOptions
+from core.errors import VssError
+from core.records import SetOptions
 from tests.support.arrayproc import PASSWORD, USER
 from tests.support.hyperv import FakeParent, PassThroughGuest
 

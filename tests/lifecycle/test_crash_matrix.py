@@ -22,8 +22,8 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
-from orchestrator.records import SetOptions
+from core.errors import VssError
+from core.records import SetOptions
 from states import KINDS
 from states.machine import CRASH_ENV, CRASH_EXIT, PAUSE_ENV
 

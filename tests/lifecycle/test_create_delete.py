@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pywbem import Uint16
 
-from orchestrator.errors import VssError
-from orchestrator.records import SetOptions
+from core.errors import VssError
+from core.records import SetOptions
 
 from .conftest import BACKUP_IQN, MiB, SRC1, SRC2, fill
 

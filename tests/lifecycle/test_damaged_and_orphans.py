@@ -7,7 +7,7 @@ import json
 
 from orchestrator import ownership
 from orchestrator.cli.main import main
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 
 from .conftest import BACKUP_IQN, SRC1, SRC2, fill
 

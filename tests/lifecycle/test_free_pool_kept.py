@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 from .conftest import SRC1, SRC2
 

@@ -20,7 +20,7 @@ import states.machine
 from orchestrator import ownership
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from core.errors import VssError
 from states import KINDS
 from tests.support.arrayproc import ArrayProcess
 

@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.records import SetOptions
+from core.records import SetOptions
 from tests.support.arrayproc import ArrayProcess
 
 from .conftest import ArrayView, write_config

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from core.errors import VssError
 
 from .conftest import MiB, SRC1, fill
 

@@ -21,7 +21,7 @@ import json, sys
 from pathlib import Path
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
+from core.errors import VssError
 orch = Orchestrator.from_config(load_config(Path(sys.argv[1])))
 used, codes, details = [], [], []
 for i in range(int(sys.argv[2])):

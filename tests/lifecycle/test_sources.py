@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.errors import VssError
-from orchestrator.records import SetOptions
+from core.errors import VssError
+from core.records import SetOptions
 
 from .conftest import BACKUP_IQN, MiB, SRC1, fill
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from orchestrator.errors import VssError
+from core.errors import VssError
 from states.delete import DeleteLifecycle
 
 from .conftest import MiB, SRC1, fill

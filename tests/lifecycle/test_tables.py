@@ -6,7 +6,7 @@ import json
 import pytest
 
 from states import KINDS as LIFECYCLES
-from orchestrator.errors import VssError
+from core.errors import VssError
 from orchestrator.recovery import RecoveryStore
 
 

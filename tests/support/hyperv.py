@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.host.base import Initiators
+from core.ports import Initiators
 from adapters.host.simulated import SimulatedHost
 from tests.support.arrayproc import PASSWORD, USER
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from orchestrator.cli.listing import BadInput
+from core.errors import BadInput, VssError
 from orchestrator.engine import Orchestrator
-from orchestrator.errors import VssError
 from orchestrator.service import Service
 from orchestrator.service_client import HttpClient
 

@@ -1,13 +1,122 @@
-"""What the lifecycles need from the array: one method per array operation.
+"""The ports: what the lifecycles ask of the array (ArrayPort) and of the place targets
+are shown (Consumer), and what the host adapters offer (HostStorage, FilesystemFreezer),
+with the value types and the clock they share. Adapters implement them
+(adapters/cim/array.py CimArray, adapters/host/, orchestrator/consumers.py).
 
-`adapters.cim.array.CimArray` implements it over pywbem; the records and errors are in
-`adapters.cim.model`.
+An array volume reaches the host as a disk whose SCSI page 0x83 NAA identifier is the
+volume's UID: 32 hex digits such as 60050760008D89C0D000000000000001. Adapters hand UIDs
+and WWPNs over in one spelling (hex upper-case, no prefix, no separators; IQNs as the OS
+gives them) so that the orchestrator compares them with the array's without knowing
+where they came from.
+
+The rescan parameters of the configuration reach the host adapters as arguments, not as
+adapter settings: rescanOnceArr/rescanOnceRem become `rescan_once` of the two waits (the
+manual does not define them; read here as "one bus rescan, or one before every poll" for
+LUNs that a single scan misses), rescanRemMin/rescanRemMax become `min_s`/`max_s` of
+`wait_for_removal`.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from adapters.cim.model import FcMap, Group, Host, Identity, Volume
+from core.model import FcMap, Group, Host, Identity, Volume
+
+
+@dataclass(frozen=True)
+class Initiators:
+    """This machine's ports: FC WWPNs (16 hex digits) and iSCSI initiator names."""
+
+    fc_wwpns: tuple[str, ...] = ()
+    iscsi_iqns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiskId:
+    """A disk as the OS knows it and as the array knows it.
+
+    number_or_device: the Windows disk number, or the Linux device path (/dev/sdb,
+    /dev/dm-3). naa_uid: the page 0x83 NAA identifier, normalised; None when the disk
+    has none. serial: page 0x80, None when the disk reports none.
+    """
+
+    number_or_device: int | str
+    naa_uid: str | None
+    serial: str | None
+
+
+class Clock(Protocol):
+    """What every wait runs on (core/poll.py): the system's, or a test's fake clock."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float, /) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class HostStorage(Protocol):
+    """Disk discovery on the machine the provider runs on."""
+
+    def initiators(self) -> Initiators: ...
+
+    def bios_uuid(self) -> str | None:
+        """The machine's SMBIOS uuid (a VM's uuid as its hypervisor knows it); None when
+        it cannot be read."""
+
+    def volume_to_disk(self, volume: str) -> DiskId:
+        """Windows: `E:`, a mount point folder or `\\\\?\\Volume{…}\\`; Linux: a mount path
+        or a block device. Raises VolumeNotFound."""
+
+    def rescan(self) -> None:
+        """Ask the OS to look for disks that arrived or went away."""
+
+    def find_disk(self, uid: str) -> DiskId | None: ...
+
+    def wait_for_disk(self, uid: str, timeout: float, rescan_once: bool) -> DiskId:
+        """Poll until the disk is there; DiskTimeout after `timeout` seconds."""
+
+    def wait_for_removal(self, uid: str, min_s: float, max_s: float, rescan_once: bool) -> bool:
+        """Wait at least `min_s`, then poll until the disk is gone or `max_s` has passed
+        since the call. True when it is gone."""
+
+    def bring_online(self, uid: str) -> DiskId:
+        """Make an arrived disk usable (Windows brings it online). Raises HostError when
+        the disk is not there."""
+
+    def release(self, uid: str) -> bool:
+        """Let go of the disk before the array unmaps it (Windows takes it offline, Linux
+        deletes its SCSI devices). False when the disk was not there: safe to repeat."""
+
+
+class FilesystemFreezer(Protocol):
+    """Filesystem-consistent point in time where the OS offers it (Linux fsfreeze).
+
+    Windows has no such call for the provider: VSS freezes through its writers.
+    """
+
+    def freeze(self, volume: str) -> None: ...
+
+    def thaw(self, volume: str) -> None:
+        """Thawing a volume that is not frozen does nothing, so recovery can repeat it."""
+
+
+class Consumer(Protocol):
+    """Where the lifecycles show targets: this host, its ESXi VM or its Hyper-V VM
+    (orchestrator/consumers.py)."""
+
+    def initiators(self) -> Initiators: ...
+    def after_map(self, uids: Sequence[str]) -> dict[str, str]: ...
+    def before_unmap(self, uids: Sequence[str]) -> None: ...
+    def after_unmap(self, uids: Sequence[str]) -> None: ...
 
 
 class ArrayPort(Protocol):

@@ -7,6 +7,7 @@ record of what exists. Everything here is JSON-friendly (str/int/bool/list/dict)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -55,11 +56,11 @@ class ShadowSet:
     commit_time: float | None = None   # array clock is not ours: local wall time of the start
     imported_by: list[str] = field(default_factory=list)  # array host ids
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "ShadowSet":
+    def from_json(cls, data: dict[str, Any]) -> "ShadowSet":
         data = dict(data)
         data["options"] = SetOptions(**data["options"])
         data["shadows"] = [Shadow(**s) for s in data["shadows"]]

@@ -1,4 +1,4 @@
-"""The manual's error codes (user manual 5.3) and the exception that carries them.
+"""The manual's error codes (user manual 5.3) and the one error hierarchy that carries them.
 
 People who run the original provider know these numbers, so every failure the product
 reports carries one of them. The English wording translates the manual's Chinese table;
@@ -93,18 +93,33 @@ MESSAGES: Mapping[int, str] = MappingProxyType({
 })
 
 
-class VssError(Exception):
-    """A failure with the manual's code; `detail` says what, where, with which names."""
+INTERNAL = 4001
 
-    def __init__(self, code: int, detail: str = "") -> None:
+
+class CodedError(Exception):
+    """The base of every failure the product raises: `code` is the manual's, `detail` says
+    what, where, with which names. An adapter's family sets its default `code` as a class
+    attribute and raises `Family(detail)`; a caller that knows better passes `code=`."""
+
+    code: int = INTERNAL
+
+    def __init__(self, detail: str = "", *, code: int | None = None) -> None:
+        code = type(self).code if code is None else code
         if code not in MESSAGES:
             # A code outside the manual would mean nothing to the people reading it.
             raise ValueError(f"{code} is not an error code of the manual")
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+class VssError(CodedError):
+    """A failure reported as the manual's error: `error <code>: <message> (<detail>)`."""
+
+    def __init__(self, code: int, detail: str = "") -> None:
         # Errors are printed as one line (CLI stderr, log records), whatever the cause said.
-        self.code = code
+        super().__init__(" ".join(detail.splitlines()).strip(), code=code)
         self.message = MESSAGES[code]
-        self.detail = " ".join(detail.splitlines()).strip()
-        super().__init__(code, self.detail)
+        self.args = (code, self.detail)
 
     def __str__(self) -> str:
         text = f"error {self.code}: {self.message}"
@@ -122,13 +137,47 @@ class ConfigError(VssError):
         super().__init__(1004, detail)
 
 
-def as_vss_error(exc: BaseException, default: int = 4001) -> VssError:
-    """Any failure as the manual's error: an adapter's exception that carries a manual
-    code keeps it (5 wrong password, 3002 cannot connect, ...); anything else is
-    `default` (4001, internal error, unless the caller knows better)."""
+class BadInput(VssError):
+    """The user named something that does not exist or cannot be meant: exit 2, like a
+    usage error, although the array had to be asked to know it."""
+
+
+class ArrayCallError(CodedError):
+    """An array operation failed; `.code` is the manual's code, `.rc` the CIM return code
+    (5 bad credentials, 911 CIM agent not working, 3002 cannot connect, 3003 no
+    configuration service, 402 AttachReplicas refused, 512 volume offline, ...)."""
+
+    def __init__(self, code: int, detail: str, rc: int | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.rc = rc
+
+    def __str__(self) -> str:
+        return f"{self.detail} (code {self.code})"
+
+
+class OutcomeUnknown(ArrayCallError):
+    """Sent, but no answer (connection dropped after sending): the request may or may not
+    have taken effect, so the caller reads the array instead of repeating the call."""
+
+
+class AttachRefused(ArrayCallError):
+    """AttachReplicas refused some pairs; nothing was created (all or nothing).
+
+    `refused` maps the index of each refused pair to its return code; 32816 means that
+    pair's target is already in a localcopy relationship (another host took it)."""
+
+    def __init__(self, refused: dict[int, int], detail: str) -> None:
+        first = next(iter(refused.values()))
+        super().__init__(32816 if 32816 in refused.values() else 402, detail, first)
+        self.refused = refused
+
+
+def as_vss_error(exc: BaseException, default: int = INTERNAL) -> VssError:
+    """Any failure as the manual's error: a coded one keeps its code (5 wrong password,
+    3002 cannot connect, an adapter family's default, ...); anything else is `default`
+    (4001, internal error, unless the caller knows better)."""
     if isinstance(exc, VssError):
         return exc
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and code in MESSAGES:
-        return VssError(code, getattr(exc, "detail", None) or str(exc))
+    if isinstance(exc, CodedError):
+        return VssError(exc.code, exc.detail or str(exc))
     return VssError(default, f"{type(exc).__name__}: {exc}")
