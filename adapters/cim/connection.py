@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import pywbem
 import requests
 import structlog
 import urllib3
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from adapters.cim import errors as E
 from core.errors import ArrayCallError, OutcomeUnknown
@@ -29,12 +29,12 @@ ATTEMPTS = 3
 
 
 class _CountingAdapter(requests.adapters.HTTPAdapter):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(max_retries=urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0,
                                                    other=0, allowed_methods=None, raise_on_status=False))
         self.sent = 0
 
-    def send(self, request, *args, **kwargs):
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent += 1
         return super().send(request, *args, **kwargs)
 
@@ -42,6 +42,11 @@ class _CountingAdapter(requests.adapters.HTTPAdapter):
 def _crash_point(method: str, when: str) -> None:
     if os.environ.get(CRASH_ENV) == f"cim:{method}:{when}":
         os._exit(CRASH_EXIT)
+
+
+def _failure(state: RetryCallState) -> str:
+    """What made a read's try fail (tenacity calls before_sleep after a failed try only)."""
+    return E.one_line(state.outcome.exception() if state.outcome else None, 120)
 
 
 def open_connection(host: str, port: int, *, ssl: bool, ca_file: str | None, username: str,
@@ -64,7 +69,7 @@ def open_connection(host: str, port: int, *, ssl: bool, ca_file: str | None, use
 class Transport:
     def __init__(self, conn: pywbem.WBEMConnection, *, sleep: Callable[[float], None] = time.sleep):
         self.conn = conn
-        self.url = conn.url
+        self.url: str = conn.url
         self._sleep = sleep
         self._adapter = _CountingAdapter()
         conn.session.mount("http://", self._adapter)
@@ -74,13 +79,12 @@ class Transport:
     def requests(self) -> int:
         return self._adapter.sent
 
-    def read(self, op: str, *args, **kwargs):
+    def read(self, op: str, *args: Any, **kwargs: Any) -> Any:
         """An intrinsic operation (enumerate, get, associators...): safe to repeat."""
         retrying = Retrying(retry=retry_if_exception(E.is_transient), stop=stop_after_attempt(ATTEMPTS),
                             wait=wait_exponential(multiplier=0.2, max=2), sleep=self._sleep, reraise=True,
                             before_sleep=lambda state: log.info(
-                                "cim read retried", op=op, attempt=state.attempt_number,
-                                reason=E.one_line(state.outcome.exception(), 120)))
+                                "cim read retried", op=op, attempt=state.attempt_number, reason=_failure(state)))
         try:
             for attempt in retrying:
                 with attempt:
@@ -88,7 +92,7 @@ class Transport:
         except Exception as exc:  # noqa: BLE001 - every failure leaves as a typed error
             raise E.translate(exc, op, self.url) from None
 
-    def get(self, path):
+    def get(self, path: pywbem.CIMInstanceName) -> pywbem.CIMInstance | None:
         """GetInstance; None when the object is not (or no longer) there."""
         try:
             return self.read("GetInstance", path)
@@ -97,7 +101,7 @@ class Transport:
                 return None
             raise
 
-    def invoke(self, method: str, target, params: dict):
+    def invoke(self, method: str, target: pywbem.CIMInstanceName, params: dict[str, Any]) -> tuple[int, Any]:
         """InvokeMethod -> (rc, out params). Repeated only when the request provably
         never left (refused connection, unknown host); lost after sending, it raises
         OutcomeUnknown and the caller reads the array instead."""

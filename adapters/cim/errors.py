@@ -6,6 +6,7 @@ here. Every code below is one of the manual's.
 from __future__ import annotations
 
 import ssl
+from typing import Iterator
 
 import pywbem
 import urllib3
@@ -63,14 +64,15 @@ def one_line(text: object, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception and what it was raised from or during (pywbem keeps the requests
     and urllib3 exceptions there)."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
 
 
 def is_tls_failure(exc: BaseException) -> bool:

@@ -22,7 +22,7 @@ COMPLETED = 7
 FAILED = {8: "terminated", 9: "killed", 10: "exception"}
 
 
-def wait_job(transport: Transport, job, *, what: str, code: int, sleep: Callable[[float], None],
+def wait_job(transport: Transport, job: object, *, what: str, code: int, sleep: Callable[[float], None],
              clock: Callable[[], float], poll_s: float, timeout_s: float) -> None:
     if not isinstance(job, CIMInstanceName):
         raise ArrayCallError(E.AGENT_BROKEN, f"{what}: the job reference is {type(job).__name__}, "
