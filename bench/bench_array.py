@@ -107,7 +107,7 @@ def one_core(seed: Path, reps: int) -> list[dict]:
     from simulator.array import Array
     from simulator.seed import apply_seed
     from simulator.cimxml import decode
-    from simulator.server import ArrayService
+    from simulator.dispatch import ArrayService
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         array = Array(Path(tmp) / "state")

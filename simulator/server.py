@@ -14,7 +14,6 @@ import json
 import ssl
 import threading
 import time
-from collections import Counter
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,104 +23,14 @@ import structlog
 
 from . import cimxml
 from .array import Array, normalise_port
-from .cimxml import BadRequest, CIMFailure
-from .faults import FaultInjector
-from .interop import InteropOperations, is_interop
-from .operations import Operations
+from .cimxml import BadRequest
+from .dispatch import ArrayService
 from .returncodes import ArrayError
 
 log = structlog.get_logger("simulator")
 
 MAX_CIM_BODY = 16 << 20
 MAX_DATA_BODY = 64 << 20
-
-
-class ArrayService:
-    """Request handling independent of HTTP: one transaction per request."""
-
-    def __init__(self, array: Array):
-        self.array = array
-        self.ops = Operations(array)
-        self.interop = InteropOperations(array, self.ops)
-        self.faults = FaultInjector()
-        self.counts: Counter[str] = Counter()
-        self.connections = 0   # accepted client connections: shows keep-alive at work
-        self._count_lock = threading.Lock()
-
-    def count(self, name: str) -> None:
-        with self._count_lock:
-            self.counts[name] += 1
-
-    def handle_cim(self, req: cimxml.Request) -> tuple[bytes, str | None, float]:
-        """-> (response body, fault action to apply after running, delay seconds)."""
-        try:
-            self.count(req.method)
-            delay, faults = self.faults.hits(req.method)
-            fail = next((f for f in faults if f.action == "fail"), None)
-            drop = next((f for f in faults if f.action == "drop"), None)
-            if fail is not None and req.kind == "extrinsic":
-                return cimxml.method_response(req, fail.rc, []), None, delay
-            if fail is not None:
-                raise CIMFailure(cimxml.CIM_ERR_FAILED, "injected failure")
-            return self._run(req), ("drop" if drop else None), delay
-        except CIMFailure as failure:
-            return cimxml.error_response(req, failure), None, 0.0
-        except Exception:  # a bug must cost one request (rolled back), not the connection
-            log.exception("request failed", method=getattr(req, "method", None))
-            return cimxml.error_response(req, CIMFailure(cimxml.CIM_ERR_FAILED, "internal error")), None, 0.0
-
-    def _run(self, req) -> bytes:
-        a = self.array
-        ops = self.interop if is_interop(req.namespace) else self.ops
-        if req.kind == "intrinsic":
-            try:
-                with a.store.transaction():
-                    self._tick()
-                    result = ops.intrinsic(req)
-            except ArrayError as exc:  # a lookup naming no object of this array
-                raise CIMFailure(cimxml.CIM_ERR_NOT_FOUND, exc.message) from None
-            return cimxml.intrinsic_response(req, result, host="localhost")
-        try:
-            with a.store.transaction():
-                self._tick()
-                rc, out = ops.invoke(req)
-        except ArrayError as refusal:
-            log.info("method refused", method=req.method, rc=refusal.rc, reason=refusal.message)
-            out = ops.typed_out(ops.method_decl(req), refusal.out)
-            return cimxml.method_response(req, refusal.rc, out)
-        return cimxml.method_response(req, rc, out)
-
-    def _tick(self) -> None:
-        self.array.engine.advance()
-        self.array.persist_clock()
-
-    # ------------------------------------------------------------ data path
-    def visible_luns(self, initiator: str) -> list[dict]:
-        with self.array.store.transaction():
-            host = self.array.host_of_port(initiator)
-            if host is None:
-                return []
-            rows = self.array.db.execute(
-                "SELECT v.uid, v.size, m.scsi_id FROM host_mappings m JOIN volumes v ON v.id=m.volume_id "
-                "WHERE m.host_id=? ORDER BY m.scsi_id", (host["id"],)).fetchall()
-            return [{"uid": r["uid"], "size": r["size"], "scsi_id": r["scsi_id"]} for r in rows]
-
-    def io(self, uid: str, offset: int, length: int | None, data: bytes | None,
-           initiator: str | None) -> bytes:
-        a = self.array
-        with a.store.transaction():
-            self._tick()
-            row = a.volume_by_uid(uid)
-            if row is None:
-                raise LookupError(f"no volume {uid}")
-            if initiator is not None:
-                host = a.host_of_port(initiator)
-                if host is None or a.mapping_row(host["id"], row["id"]) is None:
-                    raise PermissionError(f"volume {uid} is not mapped to initiator {initiator}")
-            if data is None:
-                return a.engine.read(row["id"], offset, length if length is not None else row["size"] - offset)
-            a.engine.write(row["id"], offset, data)
-            return b""
 
 
 class _Headers:
