@@ -23,6 +23,7 @@ from orchestrator.batch import (NO_HOST, NO_VOLUME, OFFLINE, VALUE, Batch, Batch
                                 Restore, Write)
 from orchestrator.config import Config
 from orchestrator.consumers import data_endpoint
+from orchestrator.recordstore import op_key, set_key
 from orchestrator.volumes import candidates, resolve
 from states.delete import DeleteLifecycle, Item
 
@@ -138,7 +139,7 @@ class Runner:
         """The abort of a finished set failed (the array went away): record its delete,
         asked and not begun, so that `vssorch cleanup` finishes it. A set with a lifecycle
         still in its file is left to that lifecycle's own recovery."""
-        if any(key == f"set-{set_id}" for key, _ in self.orch.unfinished()):
+        if any(key == set_key(set_id) for key, _ in self.orch.unfinished()):
             return
         record = self.orch.get_set(set_id)
         lcid = uuid.uuid4().hex[:8]
@@ -146,7 +147,7 @@ class Runner:
         # it the engine's persist, find and forget.
         lc = DeleteLifecycle(lcid, [Item(set_id, s) for s in record.shadows], self.orch.ctx,
                              persist=None, find=None, forget=None)  # type: ignore[arg-type]
-        self.orch.store.save(f"delete-{lcid}", lc.snapshot())
+        self.orch.store.save(op_key("delete", lcid), lc.snapshot())
         log.warning("set left for cleanup to delete", set_id=set_id, lifecycle=lcid)
 
     # ---- the actions
