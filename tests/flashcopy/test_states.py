@@ -11,7 +11,7 @@ from simulator import returncodes as rc
 from simulator.flashcopy import PREPARE_SECONDS
 from simulator.returncodes import ArrayError
 
-from .conftest import N, refused
+from tests.support.fcengine import N, refused
 
 # request -> the engine call that makes it (g: a consistency group)
 REQUESTS = {

@@ -11,7 +11,7 @@ from orchestrator.vss_book import PhaseBook
 from orchestrator.vss_phases import STEPS, Phase, SnapshotSet, accepts
 from orchestrator.vss_types import Attr, LunInfo, VssFault
 
-from .conftest import SRC1, SRC2
+from tests.support.demo import SRC1, SRC2
 
 PERSISTENT = int(Attr.PERSISTENT | Attr.NO_AUTO_RELEASE)
 SET_ID = "{00000000-0000-0000-0000-0000000000a1}"
