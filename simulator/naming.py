@@ -34,10 +34,13 @@ SERVICES = {SCS: "StorageConfigurationService", CCS: "ControllerConfigurationSer
 NO_OBJECT = -1      # ids start at 0: a lookup by this id finds nothing
 
 
-def object_id(digits: str) -> int:
-    """An object id from its decimal digits; a number beyond SQLite's 64-bit integers
-    (a 32-digit volume UID read as an id) names no object instead of failing the request."""
-    return int(digits) if len(digits) <= 18 else NO_OBJECT
+def object_id(text: str) -> int | None:
+    """An object id from its decimal digits, None when text is not digits only. A number
+    beyond SQLite's 64-bit integers (a 32-digit volume UID read as an id) names no object
+    instead of failing the request."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 18 else NO_OBJECT
 
 class Naming:
     def __init__(self, cluster_id: str, namespace: str):
@@ -98,16 +101,17 @@ class Naming:
         value = self._key(path, key)
         if not value.startswith(prefix):
             raise ArrayError(rc.INVALID_PARAMETER, f"{key}={value!r} does not belong to this array")
-        tail = value[len(prefix):]
-        if not (tail.isascii() and tail.isdigit()):
+        found = object_id(value[len(prefix):])
+        if found is None:
             raise ArrayError(rc.INVALID_PARAMETER, f"{key}={value!r} is malformed")
-        return object_id(tail)
+        return found
 
     def volume_id(self, path: CIMInstanceName) -> int:
         value = self._key(path, "DeviceID")
-        if not (value.isascii() and value.isdigit()):
+        found = object_id(value)
+        if found is None:
             raise ArrayError(rc.INVALID_PARAMETER, f"DeviceID={value!r} is not a volume id")
-        return object_id(value)
+        return found
 
     def host_id_of_controller(self, path: CIMInstanceName) -> int:
         return self._suffix_id(path, "DeviceID", f"{self.cid}:")

@@ -15,8 +15,8 @@ OK, OFFLINE = 2, 10  # OperationalStatus: OK / Stopped
 
 
 def _device_id(value) -> int:
-    text = str(value)
-    return N.object_id(text) if text.isascii() and text.isdigit() else N.NO_OBJECT
+    found = N.object_id(str(value))
+    return N.NO_OBJECT if found is None else found
 
 
 class PoolProvider(Provider):
