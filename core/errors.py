@@ -9,7 +9,7 @@ neither has this table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 # Not a failure: a restore in a cascade that also deleted the newer shadow copies (manual 5.1).
@@ -170,6 +170,17 @@ class AttachRefused(ArrayCallError):
         first = next(iter(refused.values()))
         super().__init__(32816 if 32816 in refused.values() else 402, detail, first)
         self.refused = refused
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then what it was raised from or during, to the innermost (client
+    libraries such as pywbem and requests keep the socket's own error there)."""
+    seen = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
 
 
 def as_vss_error(exc: BaseException, default: int = INTERNAL) -> VssError:

@@ -6,12 +6,11 @@ here. Every code below is one of the manual's.
 from __future__ import annotations
 
 import ssl
-from typing import Iterator
 
 import pywbem
 import urllib3
 
-from core.errors import ArrayCallError
+from core.errors import ArrayCallError, causes
 
 BAD_CREDENTIALS = 5
 BAD_CONTROLLER = 200          # AssignVol: invalid controller (host) WWPN
@@ -64,24 +63,13 @@ def one_line(text: object, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and what it was raised from or during (pywbem keeps the requests
-    and urllib3 exceptions there)."""
-    seen = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
-
-
 def is_tls_failure(exc: BaseException) -> bool:
     """A certificate or TLS protocol refusal. Judged by the exception types, not the
     text: pywbem's messages carry the host name, which may well contain "ssl". An EOF
     inside TLS is a cut connection, not a refusal."""
     return isinstance(exc, pywbem.ConnectionError) and any(
         isinstance(e, ssl.SSLError) and not isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError))
-        for e in _causes(exc))
+        for e in causes(exc))
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -89,7 +77,7 @@ def never_sent(exc: BaseException) -> bool:
     no connection was made (refused, unreachable, unknown host, connect timeout)."""
     return isinstance(exc, pywbem.ConnectionError) and not is_tls_failure(exc) and any(
         isinstance(e, urllib3.exceptions.ConnectTimeoutError)     # NewConnectionError is one too
-        for e in _causes(exc))
+        for e in causes(exc))
 
 
 def is_transient(exc: BaseException) -> bool:

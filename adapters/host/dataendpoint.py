@@ -13,7 +13,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from adapters.host.base import HostError
-from core.errors import INTERNAL
+from core.errors import INTERNAL, causes
 
 CANNOT_CONNECT = 3002       # the manual's "the CIM client cannot connect"
 
@@ -60,19 +60,11 @@ class DataEndpoint:
             reply = self._http.request(verb, self.url + path, params=query or None, data=body,
                                        headers={"X-Initiator": initiator}, timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise DataEndpointError(f"the array's data endpoint: {_innermost(exc)}") from None
+            # the innermost cause ("[Errno 111] Connection refused") says what happened
+            raise DataEndpointError(f"the array's data endpoint: {list(causes(exc))[-1]}") from None
         if reply.status_code >= 400:
             why = reply.content[:200].decode(errors="replace")
             raise DataEndpointError(f"host {initiator} cannot {what}: {reply.status_code} {why}",
                                     reply.status_code)
         return reply
 
-
-def _innermost(exc: BaseException) -> BaseException:
-    """The cause under requests' and urllib3's wrappers ("[Errno 111] Connection refused",
-    "Remote end closed connection without response"), which says what happened."""
-    seen = {id(exc)}
-    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        exc = inner
-    return exc
