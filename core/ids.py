@@ -16,6 +16,13 @@ def volume_uid(text: str) -> str | None:
     return value if _HEX.fullmatch(value) else None
 
 
+def array_volume_uid(text: str) -> str | None:
+    """volume_uid, when it has the 32 hex digits of the UIDs the array gives its volumes
+    (an NAA 6 registered extended id); None otherwise."""
+    value = volume_uid(text)
+    return value if value is not None and len(value) == 32 else None
+
+
 def wwpn(text: str) -> str | None:
     """An FC port name: 0x10000090fa1b2c3d, 10:00:00:90:fa:1b:2c:3d, 10000090FA1B2C3D ->
     10000090FA1B2C3D (16 hex digits, zero-filled); None when it is not one."""

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import structlog
 
 from core.errors import VssError, as_vss_error as _as_vss_error
-from core.ids import volume_uid
+from core.ids import array_volume_uid
 from core.poll import FuncClock, Stalled, poll_until
 from core.ports import ArrayPort, Consumer
 from core.records import SetOptions, Shadow, ShadowSet
@@ -401,7 +401,7 @@ class Orchestrator:
 
 
 def _uid(text: str) -> str:
-    uid = volume_uid(text)
-    if not uid or len(uid) != 32:
+    uid = array_volume_uid(text)
+    if uid is None:
         raise VssError(201, f"{text!r} is not a 32-digit volume UID")
     return uid

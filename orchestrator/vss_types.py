@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from core.errors import MESSAGES, CodedError, VssError, as_vss_error
-from core.ids import volume_uid
+from core.ids import array_volume_uid
 from core.records import SetOptions
 
 
@@ -125,13 +125,9 @@ VIRTUAL_BUSES = {"virtual", "filebackedvirtual"}
 # Inquiry strings of hypervisor virtual disks (vRDM/VMFS on ESXi, VHD on Hyper-V).
 VIRTUAL_PRODUCTS = (("vmware", "virtual disk"), ("msft", "virtual disk"), ("microsoft", "virtual disk"))
 
-UID = re.compile(r"^[0-9A-F]{32}$")
-
-
 def clean_uid(text: str) -> str | None:
     """A page 0x83 NAA id in our one spelling (32 hex, upper case), or None."""
-    uid = volume_uid(re.sub(r"[\s:-]", "", str(text)))     # the shim may group the bytes
-    return uid if uid is not None and UID.match(uid) else None
+    return array_volume_uid(re.sub(r"[\s:-]", "", str(text)))     # the shim may group the bytes
 
 
 @dataclass

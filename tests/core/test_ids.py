@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.ids import initiator, iqn, volume_uid, wwpn
+from core.ids import array_volume_uid, initiator, iqn, volume_uid, wwpn
 
 UID = "60050760008D89C0D000000000000001"
 
@@ -12,6 +12,13 @@ UID = "60050760008D89C0D000000000000001"
 ])
 def test_volume_uid_spellings(text):
     assert volume_uid(text) == UID
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("naa." + UID.lower(), UID), (UID[:-1], None), (UID + "0", None), ("60050760", None), ("xyz", None),
+])
+def test_array_volume_uid_is_32_hex_digits(text, expected):
+    assert array_volume_uid(text) == expected
 
 
 @pytest.mark.parametrize("text", [
