@@ -11,10 +11,10 @@ from collections.abc import Callable
 from . import returncodes as rc
 from .cascade import Cascade, full_mask, grain_count, total_grains
 from .flashcopy_rules import (
-    ACTIVE, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY, EMPTY, FAIL_IF_NOT_OLDEST, GROUP_STATUS,
+    ACTIVE, DO_NOT_STOP_CURRENT, DO_NOT_STOP_ONLY, FAIL_IF_NOT_OLDEST, GROUP_STATUS,
     PREPARE_SECONDS, STOP_NEWER, STOP_NEWER_AND_CURRENT, STOP_OLDER, GroupView, MappingView,
     copy_speed, group_state, sync_state)
-from .flashcopy_states import COPYING, EVENT, IDLE, PREPARED, PREPARING, STOPPED, STOPPING, expect, move
+from .flashcopy_states import COPYING, EVENT, IDLE, PREPARED, PREPARING, STOPPING, expect, move, takes
 from .flashcopy_store import MapRecord, MapStore, ensure_schema
 from .flashcopy_timeline import Timeline
 from .returncodes import ArrayError
@@ -247,9 +247,8 @@ class EngineCore:
         # chfcmap's refusals (CMMVC5913E..CMMVC5916E, CMMVC6240E) name every state but
         # idle_or_copied and stopped: a mapping changes group only while it stands still
         expect(m, "join_group")
-        state = group_state(members)
-        if state not in (EMPTY, IDLE, STOPPED):
-            raise ArrayError(rc.INVALID_STATE, f"group {group_id} is {state}")
+        if not takes(members, "join_group"):      # the members stand still too
+            raise ArrayError(rc.INVALID_STATE, f"group {group_id} is {group_state(members)}")
         if members and members[0].autodelete != m.autodelete:
             # CopyType 4 and 5 (autodelete) mappings cannot share a set.
             raise ArrayError(rc.INCOMPATIBLE_SET, f"group {group_id} holds mappings of "
