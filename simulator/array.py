@@ -29,6 +29,8 @@ IQN_RE = re.compile(r"^(iqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:.+)?|eui\.[0-9A-F]{16})$"
 MAX_SCSI_ID = 2047
 THIN_REAL_FRACTION = 0.02  # a thin volume reserves 2 % of its size at creation (SVC -rsize 2%)
 
+CLOCK_RESERVE = 0.1  # real seconds the persisted clock runs ahead (Array.reserve_clock)
+
 DEFAULT_IOGROUPS = ("io_grp0", "io_grp1", "io_grp2", "io_grp3")
 DEFAULT_POOLS = (("Pool0", 64 << 40, False, False), ("ThinPool0", 64 << 40, True, True))
 
@@ -69,6 +71,7 @@ class Array:
             # (a mapping's StartTime) are sim_epoch + simulated seconds.
             self.sim_epoch = float(self.store.meta_get("sim_epoch"))
         self.clock = SimClock(start=start, scale=time_scale)
+        self._clock_reserved = start      # what sim_time holds: reserve_clock's high-water mark
         self.engine = FlashCopyEngine(self.store.conn, self.clock)
         with self.store.transaction():
             self.engine.ensure_schema()
@@ -96,7 +99,25 @@ class Array:
         """A simulated instant as a CIM timestamp in UTC."""
         return CIMDateTime.fromtimestamp(self.sim_epoch + sim_seconds, MinutesFromUTC(0))
 
+    def reserve_clock(self) -> None:
+        """Keep the persisted clock at or ahead of every time the array has shown.
+
+        A restarted array resumes from it, so it must never show an earlier time; writing
+        it on every request cost a write transaction per read. Instead a reservation
+        CLOCK_RESERVE real seconds ahead is written (in its own transaction, before the
+        request's, so a refused request cannot roll it back) whenever the clock reaches
+        the last one: a restart may skip forward by at most that much, never back."""
+        if self.clock() < self._clock_reserved:
+            return
+        with self.store.transaction():
+            now = self.clock()
+            if now >= self._clock_reserved:
+                reserved = now + CLOCK_RESERVE * self.clock.scale
+                self.store.meta_set("sim_time", repr(reserved))
+                self._clock_reserved = reserved
+
     def persist_clock(self) -> None:
+        """The clock as it stands (a clean stop): a restart resumes exactly here."""
         self.store.meta_set("sim_time", repr(self.clock()))
 
     @property

@@ -56,27 +56,24 @@ class ArrayService:
     def _run(self, req) -> bytes:
         a = self.array
         ops = self.interop if is_interop(req.namespace) else self.ops
+        a.reserve_clock()
         if req.kind == "intrinsic":
             try:
                 with a.store.transaction():
-                    self._tick()
+                    a.engine.advance()
                     result = ops.intrinsic(req)
             except ArrayError as exc:  # a lookup naming no object of this array
                 raise CIMFailure(cimxml.CIM_ERR_NOT_FOUND, exc.message) from None
             return cimxml.intrinsic_response(req, result, host="localhost")
         try:
             with a.store.transaction():
-                self._tick()
+                a.engine.advance()
                 rc, out = ops.invoke(req)
         except ArrayError as refusal:
             log.info("method refused", method=req.method, rc=refusal.rc, reason=refusal.message)
             out = ops.typed_out(ops.method_decl(req), refusal.out)
             return cimxml.method_response(req, refusal.rc, out)
         return cimxml.method_response(req, rc, out)
-
-    def _tick(self) -> None:
-        self.array.engine.advance()
-        self.array.persist_clock()
 
     # ------------------------------------------------------------ data path
     def visible_luns(self, initiator: str) -> list[dict]:
@@ -92,8 +89,9 @@ class ArrayService:
     def io(self, uid: str, offset: int, length: int | None, data: bytes | None,
            initiator: str | None) -> bytes:
         a = self.array
+        a.reserve_clock()
         with a.store.transaction():
-            self._tick()
+            a.engine.advance()
             row = a.volume_by_uid(uid)
             if row is None:
                 raise LookupError(f"no volume {uid}")

@@ -346,6 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
                         clock.set_scale(float(body["scale"]))
                     if "advance" in body:
                         clock.advance(float(body["advance"]))
+                svc.array.reserve_clock()         # the time shown below survives a kill
                 return self._json(200, {"now": clock(), "scale": clock.scale})
             if path.startswith("/admin/volumes/") and path.endswith("/online") and verb in ("POST", "PUT"):
                 uid = path.split("/")[3]

@@ -53,6 +53,20 @@ def test_restart_keeps_every_object(array_factory, tmp_path):
     assert conn.EnumerateInstanceNames("IBMTSSVC_Cluster")[0].keybindings == cluster.keybindings
 
 
+def test_a_killed_array_never_shows_an_earlier_time(array_factory, tmp_path):
+    """The clock persists ahead of what it shows (a reservation, not a write per
+    request): after SIGKILL the array resumes at or after every time it had shown,
+    including one shown by the admin endpoint with no CIM request after it."""
+    sim = array_factory(state=tmp_path / "st")
+    conn = sim.conn()
+    conn.EnumerateInstanceNames("IBMTSSVC_Cluster")
+    sim.admin("POST", "clock", {"advance": 5000})
+    shown = sim.admin("GET", "clock")["now"]
+    sim.kill_and_restart()
+    resumed = sim.admin("GET", "clock")["now"]
+    assert shown <= resumed < shown + 1000         # forward by at most the reservation, never back
+
+
 def _serve(args, timeout=60):
     return subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "sim", "serve", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
