@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from operator import attrgetter
 
-from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMQualifierDeclaration
+from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName, CIMProperty, CIMQualifierDeclaration
 from pywbem._cim_types import Char16, CIMDateTime, CIMFloat, CIMInt, atomic_to_cim_xml
 
 _SPECIAL = re.compile('[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
@@ -199,10 +199,29 @@ def _property_head(shape: tuple) -> tuple[str, str]:
     return "PROPERTY", attrs
 
 
+class SharedProperty(CIMProperty):
+    """A property value that instances share and nobody changes once built (the embedded
+    array's providers build every instance from them): its element is written once."""
+
+    __slots__ = ("_xml",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._xml: str | None = None
+
+
 def cim_property(p) -> str:
     """As CIMProperty.tocimxml(): PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE. The
     element's head is written once per property shape: a reply repeats the same
     properties in every instance."""
+    if type(p) is SharedProperty:
+        if p._xml is None:
+            p._xml = _cim_property(p)
+        return p._xml
+    return _cim_property(p)
+
+
+def _cim_property(p) -> str:
     shape = _PROPERTY(p)
     head = _property_heads.get(shape)
     if head is None:

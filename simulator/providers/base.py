@@ -12,6 +12,7 @@ import pywbem
 from pywbem import CIMInstance, CIMInstanceName, CIMProperty
 
 from ..array import Array
+from ..xmlwrite import SharedProperty
 
 _INT_TYPES = {"uint8": pywbem.Uint8, "uint16": pywbem.Uint16, "uint32": pywbem.Uint32,
               "uint64": pywbem.Uint64, "sint8": pywbem.Sint8, "sint16": pywbem.Sint16,
@@ -80,12 +81,37 @@ def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstan
     for key, value in path.keybindings.items():
         given.setdefault(key.lower(), value)
     wanted = _wanted.get()
-    for low, name, cimtype, is_array, ref_class in declared:
-        if wanted is not None and low not in wanted:
+    props = inst.properties
+    for decl in declared:
+        if wanted is not None and decl[0] not in wanted:
             continue
-        inst.properties[name] = CIMProperty(name, typed(cimtype, given.get(low)), type=cimtype,
-                                            is_array=is_array, reference_class=ref_class)
+        props[decl[1]] = _shared(decl, given.get(decl[0]))
     return inst
+
+
+# (declared property, value) -> its SharedProperty. Most properties repeat across
+# instances (constants, NULLs, pool and group names), so building and writing one costs a
+# lookup; bounded, because per-object values (names, UIDs) of a large array churn through.
+_SHARED: dict[tuple, SharedProperty] = {}
+_SHARED_MAX = 1 << 15
+
+
+def _shared(decl: tuple, value) -> CIMProperty:
+    _low, name, cimtype, is_array, ref_class = decl
+    if cimtype == "reference":  # paths compare ignoring case but are written as given: never shared
+        return CIMProperty(name, value, type=cimtype, is_array=is_array, reference_class=ref_class)
+    try:
+        key = (decl, type(value), tuple(value) if isinstance(value, list) else value)
+        hit = _SHARED.get(key)
+    except TypeError:          # an unhashable value: built for this instance alone
+        return CIMProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
+                           reference_class=ref_class)
+    if hit is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        hit = _SHARED[key] = SharedProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
+                                            reference_class=ref_class)
+    return hit
 
 
 class Provider:

@@ -42,19 +42,23 @@ class PoolProvider(Provider):
         return self._inst(a, row) if row else None
 
 
-def volume_instance(a: Array, row):
-    pool = a.row("pools", "id", row["pool_id"])
-    grp = a.row("iogroups", "id", row["iogrp_id"])
+# A volume's row with the names of its pool and I/O group: one query builds an instance.
+VOLUME_ROWS = ("SELECT v.*, p.name AS pool_name, g.name AS group_name FROM volumes v "
+               "JOIN pools p ON p.id=v.pool_id JOIN iogroups g ON g.id=v.iogrp_id")
+
+
+def volume_instance(a: Array, row, path: CIMInstanceName | None = None):
+    """row: one of VOLUME_ROWS; path: its instance path when the caller built it already."""
     thin = bool(row["space_efficient"])
     # constants as in a real 8.2.1 cluster's dump: Access 3 (read/write), Type 1
     # (striped), EnabledState/RequestedState 5 (not applicable), EnabledDefault 2
-    return make_instance(a, a.naming.volume(row["id"], row["iogrp_id"]), {
+    return make_instance(a, path or a.naming.volume(row["id"], row["iogrp_id"]), {
         "ElementName": row["name"], "Caption": row["name"], "Cluster": a.naming.cluster_name,
         "Name": row["uid"], "UniqueID": row["uid"], "NameFormat": 9, "NameNamespace": 2,
         "BlockSize": 1, "NumberOfBlocks": row["size"], "ConsumableBlocks": row["size"],
         "DataOrganization": 2, "Access": 3, "AccessGranted": True, "Primordial": False, "IsFormatted": False,
-        "PoolID": str(pool["id"]), "PoolName": pool["name"],
-        "GroupID": str(grp["id"]), "GroupName": grp["name"],
+        "PoolID": str(row["pool_id"]), "PoolName": row["pool_name"],
+        "GroupID": str(row["iogrp_id"]), "GroupName": row["group_name"],
         "IsSpaceEfficient": thin, "ThinlyProvisioned": thin,
         "Compressed": bool(row["compressed"]), "Deduplicated": bool(row["deduplicated"]),
         "FlashCopyMapCount": a.engine.mapping_count(row["id"]),
@@ -67,13 +71,13 @@ class VolumeProvider(Provider):
     classname = N.VOLUME
 
     def enumerate(self, a: Array):
-        for row in a.db.execute("SELECT * FROM volumes ORDER BY id").fetchall():
+        for row in a.db.execute(f"{VOLUME_ROWS} ORDER BY v.id").fetchall():
             yield volume_instance(a, row)
 
     # query property -> (column, how a literal becomes a column value)
-    _INDEXED = {"name": ("uid", lambda v: str(v).upper()), "uniqueid": ("uid", lambda v: str(v).upper()),
-                "elementname": ("lower(name)", lambda v: str(v).lower()),
-                "deviceid": ("id", _device_id)}
+    _INDEXED = {"name": ("v.uid", lambda v: str(v).upper()), "uniqueid": ("v.uid", lambda v: str(v).upper()),
+                "elementname": ("lower(v.name)", lambda v: str(v).lower()),
+                "deviceid": ("v.id", _device_id)}
 
     def lookup(self, a: Array, prop, values):
         if prop not in self._INDEXED:
@@ -83,15 +87,16 @@ class VolumeProvider(Provider):
         rows = []
         for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = keys[i:i + 500]
-            rows += a.db.execute(f"SELECT * FROM volumes WHERE {column} IN ({','.join('?' * len(chunk))})",
+            rows += a.db.execute(f"{VOLUME_ROWS} WHERE {column} IN ({','.join('?' * len(chunk))})",
                                  chunk).fetchall()
         return [volume_instance(a, row) for row in sorted(rows, key=lambda r: r["id"])]
 
     def get(self, a: Array, path):
-        row = a.row("volumes", "id", a.naming.volume_id(path))
-        if row is None or a.naming.volume(row["id"], row["iogrp_id"]).keybindings != path.keybindings:
+        row = a.db.execute(f"{VOLUME_ROWS} WHERE v.id=?", (a.naming.volume_id(path),)).fetchone()
+        if row is None:
             return None
-        return volume_instance(a, row)
+        own = a.naming.volume(row["id"], row["iogrp_id"])
+        return volume_instance(a, row, own) if own.keybindings == path.keybindings else None
 
 
 class HostedStoragePoolProvider(AssociationProvider):

@@ -314,3 +314,13 @@ def test_an_error_reads_back_as_pywbem_raises_it():
     body = cimxml.error_response(request("GetInstance"), cimxml.CIMFailure(6, 'no <volume> "x" & é'))
     _, content = reply(body)
     assert content[0][0] == ("ERROR", {"CODE": "6", "DESCRIPTION": 'no <volume> "x" & é'}, [])
+
+
+# --------------------------------------------------------------- shared properties
+@pytest.mark.parametrize("prop", every_property(), ids=lambda p: p.name)
+def test_a_shared_property_is_written_as_pywbem_writes_it_every_time(prop):
+    shared = W.SharedProperty(prop.name, prop.value, type=prop.type, class_origin=prop.class_origin,
+                              array_size=prop.array_size, propagated=prop.propagated, is_array=prop.is_array,
+                              reference_class=prop.reference_class, qualifiers=prop.qualifiers,
+                              embedded_object=prop.embedded_object)
+    assert W.cim_property(shared) == W.cim_property(shared) == prop.tocimxml().toxml()
