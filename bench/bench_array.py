@@ -99,11 +99,13 @@ def load_average() -> str:
 
 
 def one_core(seed: Path, reps: int) -> list[dict]:
-    """GetInstance of one volume: the handler in this process, then over HTTPS per CPU
-    second of the array's process, a pywbem client in this process sending one request
-    after the other on one kept-alive connection. The array's CPU time is the fair
-    measure on a shared machine (wall time is mostly waiting for a core); the wall
-    rate and the load averages are reported with it."""
+    """GetInstance of the seed's volumes in turn (a different volume each request, so
+    the array's shared-property cache sees every volume's own values): the handler in
+    this process, then per CPU second of the array's process over HTTPS and over plain
+    HTTP, a pywbem client in this process sending one request after the other on one
+    kept-alive connection. The array's CPU time is the fair measure on a shared machine
+    (wall time is mostly waiting for a core); the wall rate and the load averages are
+    reported with it."""
     from simulator.array import Array
     from simulator.seed import apply_seed
     from simulator.cimxml import decode
@@ -117,29 +119,31 @@ def one_core(seed: Path, reps: int) -> list[dict]:
                                                        ClassName=pywbem.CIMClassName("IBMTSSVC_StorageVolume"))))[0]
         reply = TupleParser().parse_cim(xml_to_tupletree_sax(names, "reply"))
         _, _, (_, _, (_, _, (_, _, [(_, _, paths)]))) = reply
-        body = request_body("GetInstance", array.namespace, InstanceName=paths[8])
-        assert b"<INSTANCE " in service.handle_cim(decode(body))[0]
+        bodies = [request_body("GetInstance", array.namespace, InstanceName=p) for p in paths]
+        assert b"<INSTANCE " in service.handle_cim(decode(bodies[0]))[0]
+        n = reps * 10
         t0 = time.process_time()
-        for _ in range(reps * 10):         # decode, run, encode: what the server does per request
-            service.handle_cim(decode(body))
+        for i in range(n):         # decode, run, encode: what the server does per request
+            service.handle_cim(decode(bodies[i % len(bodies)]))
         cpu = time.process_time() - t0
-        rows.append({"where": "handler, in process", "requests": reps * 10, "requests per CPU s": reps * 10 / cpu})
+        rows.append({"where": "handler, in process", "requests": n, "requests per CPU s": n / cpu})
         array.store.close()
-        sim = ArrayProcess(Path(tmp) / "served", seed=seed).start()
-        try:
-            conn = sim.conn()        # one kept-alive connection, as pywbem's session keeps it
-            path = conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")[8]
-            conn.GetInstance(path)
-            n = reps * 5
-            load0, c0, t0 = load_average(), cpu_seconds(sim.proc.pid), time.perf_counter()
-            for _ in range(n):
-                conn.GetInstance(path)
-            cpu, wall = cpu_seconds(sim.proc.pid) - c0, time.perf_counter() - t0
-            rows.append({"where": "HTTPS, array process", "requests": n, "server CPU s": cpu,
-                         "requests per CPU s": n / cpu if cpu else float("inf"),
-                         "requests/s (one client)": n / wall, "load before": load0, "load after": load_average()})
-        finally:
-            sim.stop()
+        for http in (False, True):
+            sim = ArrayProcess(Path(tmp) / ("http" if http else "https"), seed=seed, http=http).start()
+            try:
+                conn = sim.conn()        # one kept-alive connection, as pywbem's session keeps it
+                volumes = conn.EnumerateInstanceNames("IBMTSSVC_StorageVolume")
+                conn.GetInstance(volumes[0])
+                n = reps * 10
+                load0, c0, t0 = load_average(), cpu_seconds(sim.proc.pid), time.perf_counter()
+                for i in range(n):
+                    conn.GetInstance(volumes[i % len(volumes)])
+                cpu, wall = cpu_seconds(sim.proc.pid) - c0, time.perf_counter() - t0
+                rows.append({"where": f"{'HTTP' if http else 'HTTPS'}, array process", "requests": n,
+                             "server CPU s": cpu, "requests per CPU s": n / cpu if cpu else float("inf"),
+                             "requests/s (one client)": n / wall, "load before": load0, "load after": load_average()})
+            finally:
+                sim.stop()
     return rows
 
 

@@ -11,7 +11,7 @@ in one run and shown as a ratio with its target:
   (target 1.5x);
 - service hold: CommitSnapshots as the requestor sees it against the one array request
   it sends, at 64 volumes (target 1.3x);
-- rate: GetInstance requests per CPU second of the array's process over HTTPS
+- rate: GetInstance requests per CPU second of the array's process over HTTPS and HTTP
   (target 1,000; bench_array.one_core);
 - cli: `vssorch --help` and `vssorch list` start (target 0.3 s; bench_cli).
 

@@ -31,7 +31,8 @@ def test_quick_benchmarks_run_and_keep_the_request_budgets():
     assert vss["throughput"]["failed"] == 0 and vss["throughput"]["cycles"] == 16
     check_scale(json.loads((results / "scale-quick.json").read_text())["ratios"])
     one_core = json.loads((results / "array-quick.json").read_text())["one_core"]
-    assert [r["where"] for r in one_core] == ["handler, in process", "HTTPS, array process"]
+    assert [r["where"] for r in one_core] == ["handler, in process", "HTTPS, array process", "HTTP, array process"]
+    assert all(r["requests per CPU s"] > 0 for r in one_core)
     cli = json.loads((results / "cli-quick.json").read_text())
     assert {r["command"] for r in cli["commands"]} >= {"vssorch --help", "vssorch list"}
 

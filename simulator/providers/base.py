@@ -91,7 +91,7 @@ def make_instance(array: Array, path: CIMInstanceName, props: dict) -> CIMInstan
 
 # (declared property, value) -> its SharedProperty. Most properties repeat across
 # instances (constants, NULLs, pool and group names), so building and writing one costs a
-# lookup; bounded, because per-object values (names, UIDs) of a large array churn through.
+# lookup. Bounded: past the bound, values are built for their instance alone.
 _SHARED: dict[tuple, SharedProperty] = {}
 _SHARED_MAX = 1 << 15
 
@@ -107,8 +107,9 @@ def _shared(decl: tuple, value) -> CIMProperty:
         return CIMProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
                            reference_class=ref_class)
     if hit is None:
-        if len(_SHARED) >= _SHARED_MAX:
-            _SHARED.clear()
+        if len(_SHARED) >= _SHARED_MAX:    # full: the values that came first (constants) stay
+            return CIMProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
+                               reference_class=ref_class)
         hit = _SHARED[key] = SharedProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
                                             reference_class=ref_class)
     return hit
