@@ -1,1 +1,1 @@
-from orchestrator import logs  # noqa: F401,E402 - structlog set up once for every entry point
+from orchestrator import logs  # noqa: F401,E402 - every entry point reads the log settings; structlog loads at the first event

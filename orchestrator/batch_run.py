@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
+from core.log import get_logger
 from adapters.host.dataendpoint import DataEndpoint
 from core.errors import CASCADE_RESTORED, MESSAGES, VssError, as_vss_error
 from core.records import SetOptions
@@ -27,7 +26,7 @@ from orchestrator.recordstore import op_key, set_key
 from orchestrator.volumes import candidates, resolve
 from states.delete import DeleteLifecycle, Item
 
-log = structlog.get_logger("vssorch.batch")
+log = get_logger("vssorch.batch")
 
 
 def this_initiator(config: Config) -> str:

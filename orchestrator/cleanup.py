@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import structlog
-
+from core.log import get_logger
 from orchestrator import ownership
 from core.errors import VssError, as_vss_error
 from core.records import ShadowSet
@@ -30,7 +29,7 @@ from states.machine import ROLLED_BACK, Lifecycle
 if TYPE_CHECKING:
     from orchestrator.engine import Orchestrator
 
-log = structlog.get_logger("vssorch.cleanup")
+log = get_logger("vssorch.cleanup")
 LOCK = "cleanup"
 HOLDING = set(CreateLifecycle.STATES[CreateLifecycle.STATES.index("attached"):])   # a set's targets are its own
 

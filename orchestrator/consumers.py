@@ -19,8 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-import structlog
-
+from core.log import get_logger
 from adapters.host.base import HostError
 from core.ports import HostStorage, Initiators
 from orchestrator.config import Config
@@ -30,7 +29,7 @@ from orchestrator.protocol import Path, choose_path
 if TYPE_CHECKING:
     from adapters.host.dataendpoint import DataEndpoint
 
-log = structlog.get_logger("vssorch.consumers")
+log = get_logger("vssorch.consumers")
 
 HOST_FAILED = 3008
 # How long a mapped LUN may take to show up on the host (a real FC fabric can take tens

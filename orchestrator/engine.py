@@ -16,8 +16,7 @@ import uuid
 from contextlib import nullcontext
 from typing import Callable, Sequence
 
-import structlog
-
+from core.log import get_logger
 from core.errors import VssError, as_vss_error as _as_vss_error
 from core.ids import array_volume_uid
 from core.poll import FuncClock, Stalled, poll_until
@@ -34,7 +33,7 @@ from states.exposure import ExposeLifecycle, UnexposeLifecycle
 from states.machine import ROLLED_BACK, Lifecycle
 from states.restore import RestoreLifecycle
 
-log = structlog.get_logger("vssorch.engine")
+log = get_logger("vssorch.engine")
 
 _SET_ID = re.compile(r"^[A-Za-z0-9_.{}-]{1,80}$")
 

@@ -11,20 +11,24 @@ Events never carry secrets: adapters keep passwords out of their reprs and messa
 and this processor blanks any field whose name says it is one, as a second fence.
 
 A log file that cannot be opened or an unknown level never stops an import: logging
-falls back to stderr and `check()` (called by the commands) reports it as one line."""
+falls back to stderr and `check()` (called by the commands) reports it as one line.
+
+The settings are read (and the file opened) on import; structlog is imported and
+configured at the process's first event (core.log), so a command that logs nothing
+never loads it."""
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
-import structlog
+from core import log
 
 _SECRET_WORDS = ("password", "secret", "token", "credential")
 LEVELS = ("debug", "info", "warning", "error", "critical")
 problem: str | None = None      # what is wrong with the log settings, for check()
+_applied = False
 
 
 def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -37,15 +41,17 @@ def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableM
 def _not_the_commands_error(_logger: Any, name: str,
                             event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if name in ("warning", "info", "debug") and "code" in event and "error" in event:
+        import structlog
         raise structlog.DropEvent
     return event
 
 
-def configure(env=os.environ) -> None:
+def _read(env) -> tuple[TextIO, str, bool]:
+    """-> (where events go, the level's name, JSON lines or not); sets `problem`."""
     global problem
     problem = None
     path = env.get("VSSORCH_LOG_FILE") or None
-    stream = sys.stderr
+    stream: TextIO = sys.stderr
     if path:
         try:
             stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
@@ -55,14 +61,28 @@ def configure(env=os.environ) -> None:
     if word not in LEVELS:
         problem = f"VSSORCH_LOG_LEVEL={word[:40]!r}: use one of {', '.join(LEVELS)}"
         word = "error"
-    renderer = [structlog.processors.JSONRenderer()] if path else [
+    return stream, word, bool(path)
+
+
+def _apply(stream: TextIO, level: str, as_json: bool) -> None:
+    global _applied
+    import logging
+
+    import structlog
+    renderer = [structlog.processors.JSONRenderer()] if as_json else [
         _not_the_commands_error, structlog.dev.ConsoleRenderer(colors=False)]
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso"),
                     _mask, *renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, word.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False)
+    _applied = True
+
+
+def configure(env=os.environ) -> None:
+    """Read the settings from `env` and configure structlog with them now."""
+    _apply(*_read(env))
 
 
 def check() -> None:
@@ -72,4 +92,15 @@ def check() -> None:
         raise BadInput(2500, problem)
 
 
-configure()
+_from_environ = _read(os.environ)
+
+
+def start() -> None:
+    """Configure structlog now with the settings read on import, unless done: core.log
+    calls it at the first event; code that logs with structlog itself (the embedded
+    array under `vssorch sim serve`) calls it first."""
+    if not _applied:            # configure() may have come first
+        _apply(*_from_environ)
+
+
+log.on_first_use(start)

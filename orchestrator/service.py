@@ -32,8 +32,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-import structlog
-
+from core.log import get_logger
 from core.files import atomic_write
 from orchestrator import ownership
 from core.errors import BadInput, VssError
@@ -43,7 +42,7 @@ from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandle
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
-log = structlog.get_logger("vssorch.service")
+log = get_logger("vssorch.service")
 
 TOKEN_FILE = "service.token"
 LOCK_FILE = "service.lock"

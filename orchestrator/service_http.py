@@ -21,11 +21,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import structlog
-
+from core.log import get_logger
 from orchestrator.service_schema import CALLS, SCHEMA_VERSION, bad_request
 
-log = structlog.get_logger("vssorch.service")
+log = get_logger("vssorch.service")
 
 MAX_BODY = 1 << 20
 _LENGTH = re.compile(r"[0-9]{1,8}")         # ASCII digits only: str.isdigit() also takes '²'

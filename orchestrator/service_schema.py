@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import structlog
-
+from core.log import get_logger
 from core.errors import VssError
 from orchestrator.vss import VssProvider
 from orchestrator.vss_types import HResult, LunInfo, VssFault
 
-log = structlog.get_logger("vssorch.service")
+log = get_logger("vssorch.service")
 
 SCHEMA_VERSION = 1
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-import structlog
-
+from core.log import get_logger
 from core.errors import CASCADE_RESTORED, MESSAGES
 from core.records import Shadow, ShadowSet
 from orchestrator.engine import Orchestrator
@@ -25,7 +24,7 @@ from orchestrator.vss_luns import LunChange, describe, volume_uids
 from orchestrator.vss_phases import FINISHED, Phase
 from orchestrator.vss_types import MAX_VOLUMES, Attr, HResult, LunInfo, VssFault, context_problem, fault_of, manual_error
 
-log = structlog.get_logger("vssorch.vss")
+log = get_logger("vssorch.vss")
 
 PROVIDER_ID = "{d90dd826-87cf-42ce-a88d-b32caa82025b}"    # the manual's provider (figure 4-6)
 PROVIDER_NAME = "Inspur Storage Volume Shadow Copy Service Hardware Provider"

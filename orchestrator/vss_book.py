@@ -9,13 +9,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Sequence
 
-import structlog
-
+from core.log import get_logger
 from orchestrator.recovery import RecoveryStore
 from orchestrator.vss_phases import ENGINE_PHASES, FINISHED, Phase, SnapshotSet, accepts, advance, allowed
 from orchestrator.vss_types import HResult, VssFault
 
-log = structlog.get_logger("vssorch.vss")
+log = get_logger("vssorch.vss")
 
 
 class PhaseBook:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import structlog
-
+from core.log import get_logger
 from orchestrator.engine import Orchestrator
 from core.errors import VssError
 from orchestrator.vss_book import PhaseBook
@@ -18,7 +17,7 @@ from orchestrator.vss_phases import Phase, SnapshotSet, accepts, advance
 from orchestrator.vss_types import (MAX_VOLUMES, HResult, LunInfo, VssFault, context_problem, fault_of,
                                     manual_error, options_of)
 
-log = structlog.get_logger("vssorch.vss")
+log = get_logger("vssorch.vss")
 
 
 class SetCreation:

@@ -8,10 +8,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
-log = structlog.get_logger("simulator")
-
 DEFAULT_USER = "superuser"
 DEFAULT_PASSWORD = "passw0rd"
 
@@ -53,6 +49,9 @@ def build_server(opts: ServeOptions):
 
 
 def serve(opts: ServeOptions) -> int:
+    # structlog loads here, not on import: `vssorch --help` and `list` log nothing
+    import structlog
+    log = structlog.get_logger("simulator")
     server = build_server(opts)
     stopping = threading.Event()
 
@@ -90,6 +89,8 @@ def _log_to_stderr() -> None:
     request (seen as 30 s timeouts with eight clients)."""
     import logging
     import os
+
+    import structlog
     level = getattr(logging, os.environ.get("VSSORCH_LOG_LEVEL", "warning").upper(), logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
                         logger_factory=structlog.PrintLoggerFactory(sys.stderr))

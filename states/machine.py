@@ -31,15 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import structlog
 from transitions import EventData, Machine
 
 if TYPE_CHECKING:
     from states.context import Context
 
+from core.log import get_logger
 from core.poll import DeadlinePassed, Pending, poll_until
 
-log = structlog.get_logger("vssorch.lifecycle")
+log = get_logger("vssorch.lifecycle")
 
 CRASH_ENV = "VSSORCH_CRASH_AT"
 PAUSE_ENV = "VSSORCH_PAUSE_AT"

@@ -2,8 +2,14 @@ import os
 
 import pytest
 
+from orchestrator import logs
 from tests.support.demo import start_seeded
 from tests.support.view import ArrayView
+
+# structlog is configured at a process's first event (core.log). structlog.testing.capture_logs
+# swaps the processors of the configuration in force: configure it now, before any test, or
+# a test's first event, inside a capture, would replace the capture.
+logs.start()
 
 
 def pytest_addoption(parser):

@@ -14,14 +14,14 @@ from typing import Any, Callable
 
 import pywbem
 import requests
-import structlog
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from core.log import get_logger
 from adapters.cim import errors as E
 from core.errors import ArrayCallError, OutcomeUnknown
 
-log = structlog.get_logger("vssorch.cim")
+log = get_logger("vssorch.cim")
 
 CRASH_ENV = "VSSORCH_CRASH_AT"     # "cim:<Method>:before|after": crash tests end the process there
 CRASH_EXIT = 86

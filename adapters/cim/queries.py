@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Sequence
 
-import structlog
 from pywbem import CIMInstance
 
+from core.log import get_logger
 from adapters.cim import errors as E
 from adapters.cim.agent import Agent
 from adapters.cim.replies import instances
 from core.errors import ArrayCallError
 
-log = structlog.get_logger("vssorch.cim")
+log = get_logger("vssorch.cim")
 
 QUERY_CHUNK = 1000            # values in one IN list: the agent's limit
 # what an agent without (this kind of) ExecQuery answers

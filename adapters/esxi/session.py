@@ -20,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit
 
-import structlog
 from pyVim.connect import Connect, Disconnect
 from pyVmomi import vim, vmodl
 
+from core.log import get_logger
 from adapters.esxi.errors import (
     AttachFailed,
     CertificateRejected,
@@ -51,7 +51,7 @@ from adapters.esxi.specs import (
 )
 from core.poll import DeadlinePassed, Pending, poll_until
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # The vSphere 6.0 API, pyVmomi's own default: every call made here exists since 5.x and
 # every ESXi / vCenter from 6.0 on accepts it. Naming a version, instead of letting

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-import structlog
-
+from core.log import get_logger
 from core import ids
 from core.errors import INTERNAL, CodedError
 from core.poll import DeadlinePassed, Pending, poll_until
 from core.ports import Clock, DiskId
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class HostError(CodedError):

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from core.log import get_logger
 from adapters.host.base import HostError, PollingWaits, UnsupportedVolume, VolumeNotFound, normalize_wwpn
 from core.ids import volume_uid
 from core.ports import Clock, DiskId, Initiators, SystemClock
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class CommandFailed(HostError):

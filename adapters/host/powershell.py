@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import structlog
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
+from core.log import get_logger
 from adapters.host.base import HostError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class PowerShellError(HostError):

@@ -14,14 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
+from core.log import get_logger
 from adapters.host.base import HostError, PollingWaits, VolumeNotFound, normalize_wwpn
 from core.ports import Clock, DiskId, Initiators, SystemClock
 from adapters.host.powershell import PowerShellRunner
 from core.ids import volume_uid
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # MSFT_InitiatorPort.ConnectionType
 FIBRE_CHANNEL, ISCSI = 1, 2

@@ -19,15 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
+from core.log import get_logger
 from adapters.host.base import HostError, UnsupportedVolume, normalize_wwpn
 from core.ids import volume_uid
 from core.ports import Clock, DiskId
 from adapters.host.powershell import PowerShellRunner
 from adapters.host.windows import WindowsHost
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # Locations per synthetic SCSI controller.
 SCSI_LOCATIONS = 64

@@ -61,7 +61,7 @@ def test_bad_listen_values(capsys, config, listen, tmp_path):
 
 def test_terminal_log_lines_leave_the_commands_error_to_the_command():
     # a failure event with its code is the command's error line; other events still show
-    code = ("from orchestrator import logs; import structlog; log = structlog.get_logger('t'); "
+    code = ("import orchestrator; from core.log import get_logger; log = get_logger('t'); "
             "log.warning('lifecycle failed', code=3007, error='no free target'); "
             "log.warning('something else', detail=1); log.error('rollback failed', error='array down')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -72,8 +72,8 @@ def test_terminal_log_lines_leave_the_commands_error_to_the_command():
 
 
 def test_a_log_file_keeps_every_event(tmp_path):
-    code = ("from orchestrator import logs; import structlog; "
-            "structlog.get_logger('t').warning('lifecycle failed', code=3007, error='no free target')")
+    code = ("import orchestrator; from core.log import get_logger; "
+            "get_logger('t').warning('lifecycle failed', code=3007, error='no free target')")
     log = tmp_path / "v.log"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={"VSSORCH_LOG_FILE": str(log), "PATH": "/usr/bin:/bin"})

@@ -5,6 +5,7 @@ measures the time."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # The array client and its TLS stack, the hypervisor clients, the embedded array's
-# implementation (simulator.serve only declares `vssorch sim serve`'s options) and the
-# state machines' library.
-HEAVY = ("pywbem", "pyVmomi", "pyVim", "pypsrp", "cryptography", "requests", "urllib3", "transitions")
+# implementation (simulator.serve only declares `vssorch sim serve`'s options), the
+# state machines' library and structlog (loaded by the first event: core.log).
+HEAVY = ("pywbem", "pyVmomi", "pyVim", "pypsrp", "cryptography", "requests", "urllib3", "transitions",
+         "structlog")
 ALLOWED_SIMULATOR = {"simulator", "simulator.serve"}
 
 RUN = """
@@ -75,3 +77,22 @@ def test_a_command_that_needs_them_still_loads_them():
     """The check can fail: `states` draws the lifecycle tables with transitions."""
     modules = loaded("main", ["states", "delete", "--format", "table"])
     assert "transitions" in modules and {m.split(".")[0] for m in heavy(modules)} == {"transitions"}
+
+
+def test_the_embedded_array_under_vssorch_logs_where_the_settings_say(tmp_path):
+    """`vssorch sim serve` logs with structlog itself, not through core.log: its events
+    still go to VSSORCH_LOG_FILE, never to the stdout its parent reads."""
+    log = tmp_path / "array.log"
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli.main", "sim", "serve", "--http", "--port", "0",
+                             "--state", str(tmp_path / "state")], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "VSSORCH_LOG_FILE": str(log)})
+    try:
+        assert "listening on" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out == "" and err == ""
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["array started", "array stopped"]
