@@ -80,11 +80,6 @@ def _apply(stream: TextIO, level: str, as_json: bool) -> None:
     _applied = True
 
 
-def configure(env=os.environ) -> None:
-    """Read the settings from `env` and configure structlog with them now."""
-    _apply(*_read(env))
-
-
 def check() -> None:
     """BadInput (2500, exit 2) when VSSORCH_LOG_FILE or VSSORCH_LOG_LEVEL is unusable."""
     if problem:
@@ -99,7 +94,7 @@ def start() -> None:
     """Configure structlog now with the settings read on import, unless done: core.log
     calls it at the first event; code that logs with structlog itself (the embedded
     array under `vssorch sim serve`) calls it first."""
-    if not _applied:            # configure() may have come first
+    if not _applied:
         _apply(*_from_environ)
 
 
