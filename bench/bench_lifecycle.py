@@ -20,7 +20,7 @@ from bench.common import print_table, write_json
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from core.records import SetOptions
-from tests.support.arrayproc import ArrayProcess
+from tests.support.arrayproc import PREPARE_AT_ONCE, ArrayProcess
 
 SEED = """
 pools: [{name: Pool0, capacity: 8192TiB}]
@@ -35,11 +35,11 @@ volumes:
 """
 
 
-def start_array(tmp: Path, total: int, sources: int, targets: int) -> ArrayProcess:
+def start_array(tmp: Path, total: int, sources: int, targets: int, time_scale: float = 1000) -> ArrayProcess:
     seed = tmp / "seed.yaml"
     seed.write_text(SEED % {"sources": sources, "targets": targets,
                             "filler": max(1, total - sources - targets)})
-    return ArrayProcess(state=tmp / "array", http=True, seed=seed, time_scale=1000).start()
+    return ArrayProcess(state=tmp / "array", http=True, seed=seed, time_scale=time_scale).start()
 
 
 def orchestrator(tmp: Path, sim: ArrayProcess, **params) -> Orchestrator:
@@ -72,7 +72,8 @@ def measure_sets(total: int, sizes: list[int], pool: str | None = None) -> list[
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        sim = start_array(tmp, total, max(sizes), 1 if pool else max(sizes))
+        # requests are counted: prepares end before the next request (PREPARE_AT_ONCE)
+        sim = start_array(tmp, total, max(sizes), 1 if pool else max(sizes), time_scale=PREPARE_AT_ONCE)
         try:
             orch = orchestrator(tmp, sim, backgroundCopy=0, **({"storagePool": pool} if pool else {}))
             sources = uids(sim, "src", max(sizes))

@@ -35,7 +35,7 @@ from bench.common import print_table, summary, timed, write_json
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from core.records import SetOptions
-from tests.support.arrayproc import ROOT, ArrayProcess
+from tests.support.arrayproc import PREPARE_AT_ONCE, ROOT, ArrayProcess
 
 APP_IQN = "iqn.2026-11.example:app"
 SEED = """
@@ -61,13 +61,7 @@ def seed_text(sources: int, targets: int, other: int, hosts: int = 0, size: str 
                    "other": max(1, other), "mappings": maps}
 
 
-# The array's clock for the request-count comparisons: a mapping's 2 s prepare ends before
-# the client's next request, so how often a create reads a preparing mapping is the same
-# on both sides (at 1000x, 2 ms: a fast request could still see it preparing).
-AT_ONCE = 1e6
-
-
-def start(tmp: Path, text: str, time_scale: float = AT_ONCE) -> ArrayProcess:
+def start(tmp: Path, text: str, time_scale: float = PREPARE_AT_ONCE) -> ArrayProcess:
     seed = tmp / "seed.yaml"
     seed.write_text(text)
     return ArrayProcess(state=tmp / "array", http=True, seed=seed, time_scale=time_scale).start()

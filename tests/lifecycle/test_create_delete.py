@@ -7,6 +7,7 @@ from pywbem import Uint16
 from core.errors import VssError
 from core.records import SetOptions
 
+from tests.support.arrayproc import PREPARE_AT_ONCE
 from tests.support.data import fill, MiB
 from tests.support.demo import BACKUP_IQN, SRC1, SRC2
 
@@ -200,6 +201,7 @@ def test_cleanup_with_nothing_broken_does_nothing(array, view, orch):
 
 def test_request_budget_does_not_grow_with_the_set(array, orch):
     """Create: at most 10 + 2 requests per volume, in fact constant; commit 1; delete 3 + 1 per volume."""
+    array.admin("POST", "clock", {"scale": PREPARE_AT_ONCE})
     orch.delete(set_id=orch.create([SRC1]).set_id)          # first use: services and paths found once
     for uids in ([SRC1], [SRC1, SRC2]):
         sent = orch.array.requests

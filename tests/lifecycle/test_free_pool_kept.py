@@ -9,7 +9,14 @@ import pytest
 
 from core.errors import VssError
 
+from tests.support.arrayproc import PREPARE_AT_ONCE
 from tests.support.demo import SRC1, SRC2
+
+
+@pytest.fixture(autouse=True)
+def _prepares_at_once(array):
+    """The tests count a create's requests: no read of a mapping still preparing."""
+    array.admin("POST", "clock", {"scale": PREPARE_AT_ONCE})
 
 
 def _free(view) -> set[str]:

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.config import load_config
 from orchestrator.engine import Orchestrator
 from core.records import SetOptions
-from tests.support.arrayproc import ArrayProcess
+from tests.support.arrayproc import PREPARE_AT_ONCE, ArrayProcess
 from tests.support.configfile import write_config
 from tests.support.view import ArrayView
 
@@ -31,7 +31,7 @@ volumes:
 def budget_array(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("budget")
     (tmp / "seed.yaml").write_text(SEED)
-    proc = ArrayProcess(state=tmp / "array", http=True, seed=tmp / "seed.yaml", time_scale=1000).start()
+    proc = ArrayProcess(state=tmp / "array", http=True, seed=tmp / "seed.yaml", time_scale=PREPARE_AT_ONCE).start()
     yield proc, tmp
     proc.stop()
 

@@ -19,6 +19,11 @@ import pywbem
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "superuser", "passw0rd"
 NAMESPACE = "root/ibm"
+# An array clock this many times real time for whatever counts requests across a prepare:
+# a mapping's 2 s prepare has ended by the client's next request, so how often a create
+# reads it still preparing never depends on timing (at 1000x it is 2 ms, which a fast
+# request sometimes beats: one read more).
+PREPARE_AT_ONCE = 1e6
 
 
 @dataclass
