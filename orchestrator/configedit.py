@@ -74,9 +74,11 @@ def set_values(path: Path, changes: Mapping[str, object],
     doc, prefix = _loaded(old.replace("\r\n", "\n"), source)
     # A password being replaced need not open (its key may be lost); the others must.
     stored = {k: v for k, v in _secret_texts(old, source).items() if k not in changes}
-    old_state = (_state_dir(doc, base, source)
-                 if any(passwords.is_sealed(v) for v in stored.values()) else None)
-    plain = {k: _reveal(v, old_state, source, k) for k, v in stored.items()}
+    old_state: Path | None = None
+    plain = dict(stored)         # a plain-text password is its own clear text
+    if any(passwords.is_sealed(v) for v in stored.values()):
+        old_state = _state_dir(doc, base, source)
+        plain = {k: _reveal(v, old_state, source, k) for k, v in stored.items()}
     for key, value in changes.items():
         doc[key] = _stored(value)
         if key in _SECRET_KEYS:
