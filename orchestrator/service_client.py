@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.errors import VssError
+from core.errors import BadInput, VssError
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
@@ -54,6 +54,10 @@ class HttpClient:
                 self._conn = _UnixConnection(self.url[len("unix:"):], self.timeout)
             else:
                 parts = urlsplit(self.url)
+                if parts.scheme != "http" or not parts.hostname:
+                    # the service speaks plain HTTP; without a host http.client fails inside
+                    raise BadInput(3002, f"the provider service at {self.url}: "
+                                         f"not http://HOST[:PORT] or unix:PATH")
                 self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
         return self._conn
 

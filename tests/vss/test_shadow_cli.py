@@ -83,3 +83,13 @@ def test_no_service_running(tmp_path):
         assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
         assert "the provider service is not running (start `vssorch serve` or use --in-process)" in out.stderr
         assert "password" not in out.stderr
+
+
+def test_service_url_without_a_host(tmp_path, capsys):
+    token = tmp_path / "service.token"
+    token.write_text("x" * 43 + "\n")
+    for url in ("localhost", "http://:5990", "ftp://127.0.0.1:5990"):
+        code = main(["shadow", "--service", url, "--token-file", str(token), "list"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "error 3002" in err, err
+        assert "http://HOST[:PORT] or unix:PATH" in err
