@@ -157,11 +157,13 @@ class Requestor:
         return located
 
     def delete(self, *, set_id: str | None = None, ident: str | None = None, everything=False) -> list[str]:
-        if ident:
+        if ident is not None:          # an empty id too: it names no shadow copy
             shadows = [self.find(ident)[1]]
-        else:
-            wanted = None if everything else self.set_named(set_id)
+        elif everything or set_id is not None:
+            wanted = None if everything or set_id is None else self.set_named(set_id)
             shadows = [sh for s in self.sets(wanted) for sh in s["shadows"]]
+        else:       # `shadow delete` requires one of --set, --id, --all
+            raise BadInput(711, "name the shadow copy set (--set), the shadow copy (--id) or --all")
         deleted: list[str] = []
         for sh in shadows:
             if sh["shadow_id"] not in deleted:
@@ -267,7 +269,7 @@ def _print_create(res: dict, as_json: bool) -> None:
     for shadow, sid, src, tgt in zip(res["shadow_ids"], res["snapshot_ids"], res["sources"], res["targets"]):
         print(f"* Shadow copy ID = {shadow}\n  - VSS snapshot ID: {sid}\n  - original volume: {src}\n"
               f"  - shadow copy LUN: {tgt['serial']}")
-    attrs = ", ".join(a.name for a in Attr if res["context"] & a) or "Auto_Release"
+    attrs = ", ".join(name for name, a in Attr.__members__.items() if res["context"] & a) or "Auto_Release"
     print(f"  attributes: {attrs} HARDWARE_ASSISTED")
     rq = res["array_requests"]
     print(f"flush-and-hold window: {res['hold_ms']:.1f} ms (CommitSnapshots, {rq.get('CommitSnapshots', 0)} array request(s))")

@@ -55,6 +55,8 @@ def test_one_id_scheme_json_anywhere_and_exec_on_every_create(config_file, view,
     assert code == 0 and json.loads(out) == [made["targets"][0]["serial"]], err
     code, out, err = cli(*base, "expose", made["snapshot_ids"][0].strip("{}"))
     assert code == 0 and made["targets"][0]["serial"] in out, err
+    code, out, err = cli(*base, "delete", "--id", "")   # an empty id names no shadow copy
+    assert code == 2 and err.count("\n") == 1 and "error 711" in err, err
     code, out, err = cli(*base, "delete", "--set", set_id.strip("{}"), "--json")
     assert code == 0 and json.loads(out) == [shadow_id], err
     # an auto-release set is gone after its --exec, whose status is the command's
