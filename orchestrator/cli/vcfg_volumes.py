@@ -13,6 +13,7 @@ from orchestrator.cli.listing import LISTS, VOLUME_COLUMNS, mark_unusable, resol
 from orchestrator.cli.vcfg_base import array_error, connect, load, verb
 from orchestrator.config import Config
 from orchestrator.output import emit, human_size
+from states.identity import recorded
 
 
 def _free_host(array, config: Config):
@@ -201,7 +202,7 @@ def testsnapshot(args: argparse.Namespace) -> None:
         for s in record.shadows:
             where = f", shown here as {s.device}" if s.device else ""
             print(f"  {s.source_name or s.source_uid} -> target {s.target_uid} (mapping {s.fcmap_name}){where}")
-            if data is not None and data.read(initiator, s.target_uid, 0, length) != at_commit[s.source_uid]:
+            if data is not None and data.read(initiator, recorded(s.target_uid, "target UID"), 0, length) != at_commit[s.source_uid]:
                 problem = f"target {s.target_uid} does not hold what {s.source_uid} held at commit"
         if data is not None and problem is None:
             print(f"  the first {human_size(length)} of each target equals its source at commit")
