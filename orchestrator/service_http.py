@@ -20,9 +20,13 @@ import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from core.log import get_logger
 from orchestrator.service_schema import CALLS, SCHEMA_VERSION, bad_request
+
+if TYPE_CHECKING:       # service.py builds the servers from this module
+    from orchestrator.service import Service
 
 log = get_logger("vssorch.service")
 
@@ -39,7 +43,7 @@ class Watchdog:
 
     def __init__(self, timeout: float):
         self.timeout = timeout
-        self._due: dict[object, float] = {}
+        self._due: dict[Handler, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vssorch-serve-watchdog", daemon=True)
@@ -52,11 +56,11 @@ class Watchdog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def arm(self, handler) -> None:
+    def arm(self, handler: Handler) -> None:
         with self._lock:
             self._due[handler] = time.monotonic() + self.timeout
 
-    def disarm(self, handler) -> None:
+    def disarm(self, handler: Handler) -> None:
         with self._lock:
             self._due.pop(handler, None)
 
@@ -78,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
     # ACK add ~40 ms to every call, a quarter of a CommitSnapshots
     disable_nagle_algorithm = True
     expired = False
+    server: _Limited            # every server of this module is one
 
     def setup(self):
         # a socket timeout too, as a backstop: it bounds a write to a client that never
@@ -206,13 +211,18 @@ class UnixHandler(Handler):
     disable_nagle_algorithm = False      # no TCP on a Unix socket
 
 
-class _Limited:
-    """At most `max_connections` served at once; the next gets 503 and is closed."""
+class _Limited(socketserver.BaseServer):
+    """At most `max_connections` served at once; the next gets 503 and is closed.
+    (BaseServer is last in each server's MRO anyway: naming it here changes no lookup.)"""
 
     daemon_threads = True
     max_connections = 16
+    # set by setup_limits, which Service calls right after binding
+    service: Service
+    watchdog: Watchdog
+    active: int
 
-    def setup_limits(self, service, timeout: float, max_connections: int) -> None:
+    def setup_limits(self, service: Service, timeout: float, max_connections: int) -> None:
         self.service, self.max_connections = service, max_connections
         self.watchdog = Watchdog(timeout)
         self.active = 0
