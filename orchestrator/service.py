@@ -221,7 +221,7 @@ class Service:
                 self.urls.append(f"http://{host}:{srv.server_address[1]}")
             self._lock = InstanceLock(self.state_dir / LOCK_FILE).acquire()
             if self._unix is not None:
-                self._bind_unix(header_timeout, max_connections)
+                self._bind_unix(self._unix, header_timeout, max_connections)
             self.provider = VssProvider(self.watch.current, self.state_dir, host_name)
             self.token_path = self.state_dir / TOKEN_FILE
             self.token = write_token(self.token_path)
@@ -255,8 +255,7 @@ class Service:
         self._servers.append(srv)
         return srv
 
-    def _bind_unix(self, timeout: float, limit: int) -> None:
-        path = self._unix
+    def _bind_unix(self, path: Path, timeout: float, limit: int) -> None:
         if path.exists() or path.is_symlink():
             _check_socket_path(path)     # again: it may have changed since the check
             if not _stale_socket(path):
