@@ -120,7 +120,9 @@ class Consumer(Protocol):
 
 
 class ArrayPort(Protocol):
-    requests: int   # every request sent to the array, for tests and benchmarks
+    @property
+    def requests(self) -> int:
+        """Every request sent to the array, for tests and benchmarks (read only)."""
 
     # --- the array itself
     def identity(self) -> Identity: ...

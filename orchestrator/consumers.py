@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from core.log import get_logger
 from adapters.host.base import HostError
-from core.ports import HostStorage, Initiators
+from core.ports import Consumer, HostStorage, Initiators
 from orchestrator.config import Config
 from core.errors import VssError
 from orchestrator.protocol import Path, choose_path
@@ -336,7 +336,7 @@ def data_endpoint(config: Config) -> DataEndpoint:
                         ca_file=str(config.ca_file) if config.ca_file else None)
 
 
-def consumer_from_config(config: Config):
+def consumer_from_config(config: Config) -> Consumer:
     """The consumer the configuration describes: a VMware guest when vmhost is set (a
     Hyper-V guest when vmdomain is set too: the manual asks for a domain only there),
     else this host itself."""

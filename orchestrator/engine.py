@@ -13,8 +13,8 @@ import re
 import threading
 import time
 import uuid
-from contextlib import nullcontext
-from typing import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Callable, Literal, Sequence
 
 from core.log import get_logger
 from core.errors import VssError, as_vss_error as _as_vss_error
@@ -77,8 +77,9 @@ class Orchestrator:
         ownership.forget_all(self.store.root)
 
     @classmethod
-    def from_config(cls, config: Config, consumer: Consumer | None | str = "auto") -> "Orchestrator":
-        if consumer == "auto":
+    def from_config(cls, config: Config,
+                    consumer: Consumer | None | Literal["auto"] = "auto") -> "Orchestrator":
+        if isinstance(consumer, str):   # "auto", the one text it takes
             from orchestrator.consumers import consumer_from_config
             consumer = consumer_from_config(config)
         return cls(config, connect_array(config), RecordStore(config.state_dir), consumer)
@@ -198,7 +199,8 @@ class Orchestrator:
         return lc.record
 
     def create(self, source_uids: Sequence[str], options: SetOptions | None = None,
-               freeze: Callable[[], object] | None = None, set_id: str | None = None) -> ShadowSet:
+               freeze: Callable[[], AbstractContextManager[object]] | None = None,
+               set_id: str | None = None) -> ShadowSet:
         set_id = set_id or str(uuid.uuid4())
         self.prepare(set_id, source_uids, options)
         self.pre_commit(set_id)
@@ -265,6 +267,8 @@ class Orchestrator:
         if shadow_id:
             record, shadow = self.find_shadow(shadow_id)
             records, wanted = [record], {shadow_id}
+        elif set_id is None:        # neither named: what load_set said of a set named None
+            raise VssError(711, "no shadow-copy set named")
         else:
             records, wanted = [self.get_set(set_id)], None
         items = []
