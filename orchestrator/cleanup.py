@@ -23,8 +23,10 @@ from orchestrator.recordstore import is_unfinished
 from orchestrator.recovery import RecoveryStore
 from states import KINDS
 from states.create import CreateLifecycle
-from states.delete import Item
+from states.delete import DeleteLifecycle, Item
+from states.exposure import ExposeLifecycle, UnexposeLifecycle
 from states.machine import ROLLED_BACK, Lifecycle
+from states.restore import RestoreLifecycle
 
 if TYPE_CHECKING:
     from orchestrator.engine import Orchestrator
@@ -74,6 +76,12 @@ def _check_record(key: str, data: dict) -> None:
             ShadowSet.from_json(data["set"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VssError(2502, f"{key}: {type(exc).__name__}: {exc}") from None
+
+
+def _revived(op: dict) -> dict[str, object]:
+    """Where the lifecycle's file left it, for its constructor."""
+    return {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"],
+            "recovering": True}
 
 
 class Cleaner:
@@ -142,27 +150,34 @@ class Cleaner:
     def revive(self, key: str, data: dict) -> tuple[Lifecycle, dict]:
         """The lifecycle a file holds, set to recover (2502 when the file makes no sense)."""
         o = self.orch
+        # issubclass narrows the registry's type[Lifecycle] to a kind whose constructor
+        # mypy knows; a kind in the other kind of file is a file that makes no sense.
         try:
+            record: ShadowSet | None = None
+            lc: Lifecycle
             if key.startswith("set-"):
                 record, op = ShadowSet.from_json(data["set"]), data["op"]
-                persist = (lambda l: o._save_set(l, record))
+                in_set, kind, kw = record, KINDS[op["kind"]], _revived(op)
+                persist = (lambda l: o._save_set(l, in_set))
+                if issubclass(kind, CreateLifecycle):
+                    lc = kind(in_set, o.ctx, persist, **kw)
+                elif issubclass(kind, (ExposeLifecycle, UnexposeLifecycle)):
+                    lc = kind(in_set, op["shadow_ids"], op["host_name"], o.ctx, persist,
+                              host_id=op.get("host_id"), **kw)
+                else:
+                    raise ValueError(f"a {kind.KIND} lifecycle in a set's file")
             else:
-                record, op = None, data
-                items = [Item.from_json(i) for i in data["items"]]
+                op, items = data, [Item.from_json(i) for i in data["items"]]
+                kind, kw = KINDS[op["kind"]], _revived(op)
                 persist = (lambda l: o.store.save_op(key, l.snapshot()))
-            kind = KINDS[op["kind"]]
-            kw = {"state": op["state"], "pending": op["pending"], "rolling_back": op["rolling_back"],
-                  "recovering": True}
-            if kind.KIND == "create":
-                lc = kind(record, o.ctx, persist, **kw)
-            elif kind.IN_SET_FILE:
-                lc = kind(record, op["shadow_ids"], op["host_name"], o.ctx, persist, host_id=op.get("host_id"), **kw)
-            elif kind.KIND == "delete":
-                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget,
-                          foreign_stopped=op.get("foreign_stopped", []), **kw)
-            else:
-                lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget, o._wait,
-                          reverse_id=op.get("reverse_id"), **kw)
+                if issubclass(kind, DeleteLifecycle):
+                    lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget,
+                              foreign_stopped=op.get("foreign_stopped", []), **kw)
+                elif issubclass(kind, RestoreLifecycle):
+                    lc = kind(op["lifecycle_id"], items, o.ctx, persist, o.store.owner_of_fcmap, o._forget,
+                              o._wait, reverse_id=op.get("reverse_id"), **kw)
+                else:
+                    raise ValueError(f"a {kind.KIND} lifecycle outside its set's file")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VssError(2502, f"{self.store.path(key)}: {type(exc).__name__}: {exc}") from None
         row = {"file": key, "kind": lc.KIND, "lifecycle": lc.lifecycle_id, "from": op["state"]}
@@ -200,11 +215,13 @@ class Cleaner:
                 raise VssError(4001, f"these shadow copies are being deleted by "
                                      f"{ownership.describe(data.get('owner'))} ({key})")
             try:
-                data = self.store.load(key)
-                if data is None:
+                current = self.store.load(key)
+                if current is None:
                     continue
-                lc, row = self.revive(key, data)
-                self.recover(key, lc, data)
+                lc, row = self.revive(key, current)
+                # revive builds only a delete or a restore from a file that is not a set's
+                assert isinstance(lc, (DeleteLifecycle, RestoreLifecycle))
+                self.recover(key, lc, current)
                 log.info("delete resumed", **row, retired=len(lc.retired))
                 resumed += [i.shadow.shadow_id for i in lc.items]
             finally:
