@@ -38,7 +38,8 @@ from orchestrator import ownership
 from core.errors import BadInput, VssError
 from orchestrator.config import Config, load_config
 from orchestrator.engine import Orchestrator
-from orchestrator.service_http import Handler, TcpServer, TcpServer6, UnixHandler, UnixServer
+from orchestrator import service_http
+from orchestrator.service_http import UNIX_SOCKETS, Handler, TcpServer, TcpServer6, UnixHandler
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
@@ -201,6 +202,8 @@ class Service:
         self.watch = ConfigWatch(config_path, make_engine or default_engine(host_name))
         address = parse_listen(listen) if listen else None
         self._unix = Path(unix_socket) if unix_socket else None
+        if self._unix is not None and not UNIX_SOCKETS:
+            raise BadInput(4000, f"--unix {self._unix}: this system has no Unix sockets; use --listen")
         if self._unix is not None:
             _check_socket_path(self._unix)
         if host_name is not None and not _HOST_NAME.fullmatch(host_name):
@@ -261,7 +264,7 @@ class Service:
             if not _stale_socket(path):
                 raise VssError(4000, f"--unix {path}: another service listens there")
             path.unlink()
-        self._bind(UnixServer, str(path), UnixHandler, timeout, limit)
+        self._bind(service_http.UnixServer, str(path), UnixHandler, timeout, limit)
         os.chmod(path, 0o600)
         self.urls.append(f"unix:{path}")
 
@@ -292,7 +295,7 @@ class Service:
         for srv in self._servers:
             srv.watchdog.stop()
             srv.server_close()
-        if self._unix is not None and any(isinstance(s, UnixServer) for s in self._servers):
+        if self._unix is not None and any(isinstance(s, service_http.UnixServer) for s in self._servers):
             self._unix.unlink(missing_ok=True)
         self._servers = []
         if self._lock is not None:

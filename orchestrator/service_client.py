@@ -51,6 +51,9 @@ class HttpClient:
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             if self.url.startswith("unix:"):
+                if not hasattr(socket, "AF_UNIX"):      # Windows' CPython
+                    raise BadInput(3002, f"the provider service at {self.url}: this system has no "
+                                         f"Unix sockets; use http://HOST[:PORT]")
                 self._conn = _UnixConnection(self.url[len("unix:"):], self.timeout)
             else:
                 parts = urlsplit(self.url)

@@ -275,7 +275,12 @@ class TcpServer6(TcpServer):
     address_family = socket.AF_INET6
 
 
-class UnixServer(_Limited, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    def get_request(self):
-        conn, _ = super().get_request()
-        return conn, ("unix", 0)       # the handler expects a (host, port) address
+# Windows' CPython has no AF_UNIX, hence no socketserver.UnixStreamServer: defining the
+# class there would stop the service's import. The service listens on TCP only there.
+UNIX_SOCKETS = hasattr(socket, "AF_UNIX")
+
+if UNIX_SOCKETS:
+    class UnixServer(_Limited, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        def get_request(self):
+            conn, _ = super().get_request()
+            return conn, ("unix", 0)       # the handler expects a (host, port) address

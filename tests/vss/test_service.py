@@ -244,3 +244,38 @@ def test_a_second_or_refused_serve_changes_nothing(start_service, array, view, c
     # the first service and its set carry on
     assert client_of(first).call("PreCommitSnapshots", set_id="live")["ok"]
     assert client_of(first).call("CommitSnapshots", set_id="live")["ok"]
+
+
+# As on Windows' CPython: no AF_UNIX, so socketserver has no UnixStreamServer either.
+_NO_UNIX_SOCKETS = ("import runpy, socket, socketserver, sys\n"
+                    "del socket.AF_UNIX, socketserver.UnixStreamServer\n"
+                    "sys.argv = ['vssorch', *sys.argv[1:]]\n"
+                    "runpy.run_module('orchestrator.cli.main', run_name='__main__')\n")
+
+
+def test_without_unix_sockets_the_service_serves_tcp_and_refuses_unix(config_file, tmp_path):
+    """The service used to define its Unix-socket server on import, so on a system
+    without Unix sockets `vssorch serve` could not even start."""
+    sock = tmp_path / "vss.sock"
+    done = subprocess.run([sys.executable, "-c", _NO_UNIX_SOCKETS, "serve", "--config", str(config_file),
+                           "--no-tcp", "--unix", str(sock)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "error 4000" in done.stderr and "has no Unix sockets; use --listen" in done.stderr
+    assert not sock.exists() and not (tmp_path / "state" / "service.token").exists()
+    token = tmp_path / "token"
+    token.write_text("t" * 32)
+    done = subprocess.run([sys.executable, "-c", _NO_UNIX_SOCKETS, "shadow", "--service", f"unix:{sock}",
+                           "--token-file", str(token), "providers"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "error 3002" in done.stderr and "no Unix sockets" in done.stderr, done.stderr
+    serve = subprocess.Popen([sys.executable, "-c", _NO_UNIX_SOCKETS, "serve", "--config", str(config_file),
+                              "--listen", "127.0.0.1:0"], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        line = serve.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line + serve.stderr.read()
+        out = _vssorch("shadow", "--service", line.split()[2], "--config", str(config_file), "providers")
+        assert out.returncode == 0 and "Hardware Provider" in out.stdout, out.stderr
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
