@@ -98,21 +98,23 @@ _SHARED_MAX = 1 << 15
 
 def _shared(decl: tuple, value) -> CIMProperty:
     _low, name, cimtype, is_array, ref_class = decl
-    if cimtype == "reference":  # paths compare ignoring case but are written as given: never shared
-        return CIMProperty(name, value, type=cimtype, is_array=is_array, reference_class=ref_class)
-    try:
-        key = (decl, type(value), tuple(value) if isinstance(value, list) else value)
-        hit = _SHARED.get(key)
-    except TypeError:          # an unhashable value: built for this instance alone
-        return CIMProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
-                           reference_class=ref_class)
-    if hit is None:
-        if len(_SHARED) >= _SHARED_MAX:    # full: the values that came first (constants) stay
-            return CIMProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
-                               reference_class=ref_class)
-        hit = _SHARED[key] = SharedProperty(name, typed(cimtype, value), type=cimtype, is_array=is_array,
-                                            reference_class=ref_class)
-    return hit
+    key = None
+    if cimtype != "reference":  # paths compare ignoring case but are written as given: never shared
+        try:
+            key = (decl, type(value), tuple(value) if isinstance(value, list) else value)
+            hit = _SHARED.get(key)
+        except TypeError:      # an unhashable value: built for this instance alone
+            key = None
+        else:
+            if hit is not None:
+                return hit
+    # once the table is full, the values that came first (constants) stay
+    shared = key is not None and len(_SHARED) < _SHARED_MAX
+    prop = (SharedProperty if shared else CIMProperty)(name, typed(cimtype, value), type=cimtype,
+                                                       is_array=is_array, reference_class=ref_class)
+    if shared:
+        _SHARED[key] = prop
+    return prop
 
 
 class Provider:
