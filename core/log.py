@@ -21,7 +21,9 @@ def on_first_use(setup: Callable[[], None]) -> None:
     _setup = setup
 
 
-def _ready() -> None:
+def ready() -> None:
+    """Run the registered setup now, if it has not run: code that logs through structlog
+    itself, not through these loggers, calls it before its first event."""
     global _setup
     with _lock:
         if _setup is not None:
@@ -38,7 +40,7 @@ class _Lazy:
 
     def __getattr__(self, method: str) -> Any:
         if self._logger is None:
-            _ready()
+            ready()
             import structlog
             self._logger = structlog.get_logger(self._name)
         return getattr(self._logger, method)

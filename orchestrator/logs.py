@@ -28,7 +28,6 @@ from core import log
 _SECRET_WORDS = ("password", "secret", "token", "credential")
 LEVELS = ("debug", "info", "warning", "error", "critical")
 problem: str | None = None      # what is wrong with the log settings, for check()
-_applied = False
 
 
 def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -65,7 +64,6 @@ def _read(env) -> tuple[TextIO, str, bool]:
 
 
 def _apply(stream: TextIO, level: str, as_json: bool) -> None:
-    global _applied
     import logging
 
     import structlog
@@ -77,7 +75,6 @@ def _apply(stream: TextIO, level: str, as_json: bool) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False)
-    _applied = True
 
 
 def check() -> None:
@@ -88,14 +85,5 @@ def check() -> None:
 
 
 _from_environ = _read(os.environ)
-
-
-def start() -> None:
-    """Configure structlog now with the settings read on import, unless done: core.log
-    calls it at the first event; code that logs with structlog itself (the embedded
-    array under `vssorch sim serve`) calls it first."""
-    if not _applied:
-        _apply(*_from_environ)
-
-
-log.on_first_use(start)
+# structlog is configured with them once, at the first event or at core.log.ready()
+log.on_first_use(lambda: _apply(*_from_environ))

@@ -2,14 +2,15 @@ import os
 
 import pytest
 
-from orchestrator import logs
+import orchestrator  # noqa: F401 - registers the log settings with core.log
+from core import log
 from tests.support.demo import start_seeded
 from tests.support.view import ArrayView
 
 # structlog is configured at a process's first event (core.log). structlog.testing.capture_logs
 # swaps the processors of the configuration in force: configure it now, before any test, or
 # a test's first event, inside a capture, would replace the capture.
-logs.start()
+log.ready()
 
 
 def pytest_addoption(parser):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator import logs
+from core import log
 from simulator import serve as sim_serve
 
 
@@ -20,7 +20,7 @@ def run_serve(args) -> int:
     from simulator.seed import SeedError
     try:
         opts = sim_serve.options_from(args)
-        logs.start()            # the array's events follow VSSORCH_LOG_FILE / VSSORCH_LOG_LEVEL
+        log.ready()             # the array's events follow VSSORCH_LOG_FILE / VSSORCH_LOG_LEVEL
         return sim_serve.serve(opts)
     except (SeedError, sim_serve.OptionError) as exc:
         print(f"vssorch: error: {exc}", file=sys.stderr)
