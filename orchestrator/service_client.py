@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import BadInput, VssError
+from orchestrator.service_http import UNIX_SOCKETS
 from orchestrator.service_schema import dispatch
 from orchestrator.vss import VssProvider
 
@@ -51,7 +52,7 @@ class HttpClient:
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             if self.url.startswith("unix:"):
-                if not hasattr(socket, "AF_UNIX"):      # Windows' CPython
+                if not UNIX_SOCKETS:
                     raise BadInput(3002, f"the provider service at {self.url}: this system has no "
                                          f"Unix sockets; use http://HOST[:PORT]")
                 self._conn = _UnixConnection(self.url[len("unix:"):], self.timeout)
